@@ -1,0 +1,50 @@
+package io.piston.ext;
+
+import io.piston.http.HttpExchange;
+import org.jruby.Ruby;
+import org.jruby.RubyClass;
+import org.jruby.RubyHash;
+import org.jruby.RubyObject;
+import org.jruby.RubyString;
+import org.jruby.anno.JRubyClass;
+import org.jruby.anno.JRubyMethod;
+import org.jruby.runtime.ThreadContext;
+import org.jruby.runtime.builtin.IRubyObject;
+
+/**
+ * Piston::HijackCall: the env's rack.hijack. Calling it takes the connection (full hijack) and
+ * returns the IO, also stored as rack.hijack_io. Runs on the worker thread serving the request.
+ */
+@JRubyClass(name = "Piston::HijackCall")
+public final class HijackCall extends RubyObject {
+    private HttpExchange exchange;
+    private RubyHash env;
+    private RubyString ioKey;
+    private HijackedIO io;
+
+    public HijackCall(Ruby runtime, RubyClass type) {
+        super(runtime, type);
+    }
+
+    public static HijackCall create(Ruby runtime, HttpExchange exchange, RubyHash env, RubyString ioKey) {
+        HijackCall call = new HijackCall(runtime, (RubyClass) runtime.getModule("Piston").getConstantAt("HijackCall"));
+        call.exchange = exchange;
+        call.env = env;
+        call.ioKey = ioKey;
+        return call;
+    }
+
+    @JRubyMethod(name = "call", rest = true)
+    public IRubyObject call(ThreadContext ctx, IRubyObject[] args) {
+        if (io == null) {
+            io = HijackedIO.wrap(ctx.runtime, exchange.hijack());
+            env.op_aset(ctx, ioKey, io);
+        }
+        return io;
+    }
+
+    /** True once the app took the connection. */
+    public boolean used() {
+        return io != null;
+    }
+}

@@ -1,0 +1,307 @@
+package io.piston.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.DefaultFileRegion;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.io.File;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One request and its response. Created on the IO thread when a request is complete; the
+ * response methods run on the worker thread that serves it and hand each write to the IO thread.
+ * Streaming writes block the worker while the client is not reading (backpressure), up to the
+ * write timeout, so a slow client never makes the server buffer a large body.
+ */
+public final class HttpExchange {
+    /** Where a response stands; moves forward only. */
+    private enum Stage { NEW, STREAMING, DONE }
+
+    private final ChannelHandlerContext ctx;
+    private final HttpRequestHandler connection;
+    private final HttpRequest request;
+    private final RequestBody body;
+    private final long startNanos = System.nanoTime();
+    private final long writeTimeoutNanos;
+    private final Object writability = new Object();
+    private volatile boolean clientGone;
+    private Stage stage = Stage.NEW;
+    private boolean keepAlive;
+    private boolean chunked;
+    private int status;
+    private long bytesSent;
+    private List<Runnable> onFinished;
+    private Object attachment;
+
+    HttpExchange(ChannelHandlerContext ctx, HttpRequestHandler connection, HttpRequest request, RequestBody body,
+                 long writeTimeoutNanos) {
+        this.ctx = ctx;
+        this.connection = connection;
+        this.request = request;
+        this.body = body;
+        this.writeTimeoutNanos = writeTimeoutNanos;
+    }
+
+    public HttpRequest request() { return request; }
+    public RequestBody body() { return body; }
+    public Channel channel() { return ctx.channel(); }
+    public InetSocketAddress remoteAddress() { return (InetSocketAddress) ctx.channel().remoteAddress(); }
+    public InetSocketAddress localAddress() { return (InetSocketAddress) ctx.channel().localAddress(); }
+    public boolean isHead() { return request.method() == HttpMethod.HEAD; }
+    public boolean isClientGone() { return clientGone; }
+    public boolean isStarted() { return stage != Stage.NEW; }
+    public int status() { return status; }
+    public long bytesSent() { return bytesSent; }
+    public long startNanos() { return startNanos; }
+
+    /** Per-exchange slot for the layer above (the Rack side keeps its state here). */
+    public Object attachment() { return attachment; }
+    public void attach(Object value) { attachment = value; }
+
+    /** Runs after the response is complete or abandoned (rack.response_finished). Worker thread. */
+    public void onFinished(Runnable callback) {
+        if (onFinished == null) onFinished = new ArrayList<>(2);
+        onFinished.add(callback);
+    }
+
+    /** Sends a whole response at once; {@code content} is released by this call. */
+    public void respond(int statusCode, HttpHeaders headers, ByteBuf content) {
+        checkStage(Stage.NEW);
+        status = statusCode;
+        HttpResponseStatus st = HttpResponseStatus.valueOf(statusCode);
+        boolean bodyless = bodyless(statusCode);
+        if (bodyless) {
+            headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+            headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
+        } else if (!headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            headers.setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+        }
+        decideKeepAlive(headers);
+        ByteBuf payload = content;
+        if (bodyless || isHead()) {
+            content.release();
+            payload = ctx.alloc().buffer(0);
+        }
+        bytesSent = payload.readableBytes();
+        DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, st, payload, headers,
+                HttpHeaders.EMPTY_HEADERS);
+        stage = Stage.DONE;
+        ctx.channel().eventLoop().execute(() -> {
+            ctx.writeAndFlush(response);
+            connection.exchangeDone(this, keepAlive);
+        });
+        finished();
+    }
+
+    /**
+     * Starts a streamed response. Without a Content-Length it is chunked (HTTP/1.1) or ends with
+     * the connection (HTTP/1.0). Headers go out at once, so a client sees the stream begin.
+     */
+    public void begin(int statusCode, HttpHeaders headers) {
+        checkStage(Stage.NEW);
+        status = statusCode;
+        boolean bodyless = bodyless(statusCode) || isHead();
+        if (bodyless(statusCode)) headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+        if (!bodyless && !headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            if (request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
+                headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+                chunked = true;
+            } else {
+                headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            }
+        }
+        decideKeepAlive(headers);
+        stage = Stage.STREAMING;
+        DefaultHttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(statusCode), headers);
+        ctx.channel().writeAndFlush(response);
+    }
+
+    /**
+     * Starts a response whose body the app writes raw on the connection (partial hijack, rack 3
+     * streaming bodies): no chunked framing, and the connection closes when the app is done.
+     */
+    public void beginRaw(int statusCode, HttpHeaders headers) {
+        checkStage(Stage.NEW);
+        status = statusCode;
+        headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        keepAlive = false;
+        stage = Stage.STREAMING;
+        ctx.channel().writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(statusCode), headers));
+    }
+
+    /** Writes one piece of a streamed body, waiting while the client is not reading. Releases {@code chunk}. */
+    public void write(ByteBuf chunk) {
+        checkStage(Stage.STREAMING);
+        if (clientGone) {
+            chunk.release();
+            throw new ClientGoneException("client closed the connection");
+        }
+        int n = chunk.readableBytes();
+        if (n == 0 || isHead() || bodyless(status)) {
+            chunk.release();
+            return;
+        }
+        bytesSent += n;
+        ctx.channel().writeAndFlush(new DefaultHttpContent(chunk));
+        awaitWritable();
+    }
+
+    /** Sends {@code length} bytes of a file as the body, zero-copy where the transport allows. */
+    public void sendFile(File file, long offset, long length) {
+        checkStage(Stage.STREAMING);
+        if (isHead() || bodyless(status) || length == 0) return;
+        bytesSent += length;
+        ctx.channel().write(new DefaultFileRegion(file, offset, length));
+        awaitWritable();
+    }
+
+    /** Ends a streamed response. */
+    public void end() {
+        if (stage == Stage.DONE) return;
+        checkStage(Stage.STREAMING);
+        stage = Stage.DONE;
+        if (clientGone) {
+            finished();
+            return;
+        }
+        LastHttpContent last = LastHttpContent.EMPTY_LAST_CONTENT;
+        boolean keep = keepAlive;
+        ctx.channel().eventLoop().execute(() -> {
+            ctx.writeAndFlush(last);
+            connection.exchangeDone(this, keep);
+        });
+        finished();
+    }
+
+    /**
+     * The app failed. Before anything was sent that is a plain 500; after, the response cannot be
+     * repaired and the connection is closed so the client sees it as cut short.
+     */
+    public void fail() {
+        if (stage == Stage.NEW) {
+            HttpHeaders headers = ErrorResponses.textHeaders();
+            respond(500, headers, ErrorResponses.body(ctx.alloc(), 500));
+        } else if (stage == Stage.STREAMING) {
+            stage = Stage.DONE;
+            ctx.channel().eventLoop().execute(() -> {
+                connection.exchangeDone(this, false);
+                ctx.channel().close();
+            });
+            finished();
+        }
+    }
+
+    /**
+     * Takes the connection away from HTTP (rack.hijack): no response is written by the server and
+     * the handler returned reads raw bytes. Worker thread.
+     */
+    public HijackedConnection hijack() {
+        checkStage(Stage.NEW);
+        stage = Stage.DONE;
+        HijackedConnection raw = new HijackedConnection(ctx.channel());
+        ctx.channel().eventLoop().execute(() -> connection.hijacked(this, raw));
+        finished();
+        return raw;
+    }
+
+    /** Partial hijack: after the headers went out with {@link #begin}, hands over the raw socket. */
+    public HijackedConnection hijackAfterHeaders() {
+        checkStage(Stage.STREAMING);
+        stage = Stage.DONE;
+        chunked = false;
+        HijackedConnection raw = new HijackedConnection(ctx.channel());
+        ctx.channel().eventLoop().execute(() -> connection.hijacked(this, raw));
+        finished();
+        return raw;
+    }
+
+    /** Sends an interim 103 Early Hints response; ignored once the final response has started. */
+    public void earlyHints(HttpHeaders headers) {
+        if (stage != Stage.NEW || clientGone || !request.protocolVersion().equals(HttpVersion.HTTP_1_1)) return;
+        ctx.channel().writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(103), headers));
+    }
+
+    /** IO thread: the connection closed; a streaming worker stops at its next write. */
+    void clientClosed() {
+        clientGone = true;
+        writabilityChanged();
+    }
+
+    /** IO thread: the channel's writability flipped; wake a worker waiting in {@link #awaitWritable}. */
+    void writabilityChanged() {
+        synchronized (writability) {
+            writability.notifyAll();
+        }
+    }
+
+    private void awaitWritable() {
+        Channel ch = ctx.channel();
+        if (ch.isWritable()) return;
+        long deadline = System.nanoTime() + writeTimeoutNanos;
+        synchronized (writability) {
+            while (!ch.isWritable() && !clientGone) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    io.piston.server.Log.warn("closing " + ch.remoteAddress() + ": client did not read the response for "
+                            + TimeUnit.NANOSECONDS.toSeconds(writeTimeoutNanos) + " s");
+                    clientGone = true;
+                    ch.close();
+                    break;
+                }
+                try {
+                    writability.wait(TimeUnit.NANOSECONDS.toMillis(left) + 1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    clientGone = true;
+                    ch.close();
+                    break;
+                }
+            }
+        }
+        if (clientGone) throw new ClientGoneException("client closed the connection");
+    }
+
+    private void decideKeepAlive(HttpHeaders headers) {
+        keepAlive = connection.mayKeepAlive(request) && !headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE, true);
+        if (!keepAlive) {
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        } else if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+    }
+
+    private static boolean bodyless(int status) {
+        return status < 200 || status == 204 || status == 304;
+    }
+
+    private void checkStage(Stage expected) {
+        if (stage != expected) throw new IllegalStateException("response is " + stage + ", expected " + expected);
+    }
+
+    private void finished() {
+        body.discard();
+        connection.logAccess(this);
+        if (onFinished == null) return;
+        for (Runnable r : onFinished) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                io.piston.server.Log.error("response-finished callback failed", e);
+            }
+        }
+    }
+}

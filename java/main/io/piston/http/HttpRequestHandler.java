@@ -1,0 +1,315 @@
+package io.piston.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.ReferenceCountUtil;
+import io.piston.server.Log;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One per connection, on its IO thread. Takes decoded requests from the codec, enforces the
+ * limits, collects each body, and hands complete requests one at a time to the worker pool, so
+ * pipelined requests are answered in order. Also owns the connection's timers: the header
+ * deadline (slowloris), the keep-alive idle timeout, and closing at graceful stop.
+ */
+final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
+    /** A complete request waiting for its turn, or an error to answer in its place. */
+    private record Pending(HttpRequest request, RequestBody body, int errorStatus, String reason) {}
+
+    private final HttpServerContext server;
+    private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
+    private ChannelHandlerContext ctx;
+    private HttpRequest readingRequest;
+    private RequestBody readingBody;
+    private boolean continuePending;
+    private boolean discarding;
+    private HttpExchange active;
+    private HijackedConnection hijacked;
+    private ScheduledFuture<?> timer;
+    private boolean servedOne;
+
+    HttpRequestHandler(HttpServerContext server) {
+        this.server = server;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        server.connections.add(ctx.channel());
+        armTimer(server.config.headerTimeout, true);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            if (hijacked != null) {
+                if (msg instanceof ByteBuf data) {
+                    hijacked.received(data.retain());
+                }
+                return;
+            }
+            if (msg instanceof HttpRequest request) onRequest(request);
+            if (msg instanceof HttpContent content) onContent(content);
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void onRequest(HttpRequest request) {
+        cancelTimer();
+        if (discarding) return;
+        DecoderResult result = request.decoderResult();
+        if (result.isFailure()) {
+            reject(statusFor(result.cause()), String.valueOf(result.cause().getMessage()));
+            return;
+        }
+        long length;
+        try {
+            length = HttpUtil.getContentLength(request, -1L);
+        } catch (NumberFormatException e) {
+            reject(400, "invalid Content-Length");
+            return;
+        }
+        if (length > server.config.maxBody) {
+            reject(413, "body of " + length + " bytes over the limit of " + server.config.maxBody);
+            return;
+        }
+        if (request.headers().contains(HttpHeaderNames.EXPECT)) {
+            if (!HttpUtil.is100ContinueExpected(request) || request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+                reject(417, "unsupported expectation " + request.headers().get(HttpHeaderNames.EXPECT));
+                return;
+            }
+            request.headers().remove(HttpHeaderNames.EXPECT);
+            if (active == null && waiting.isEmpty()) sendContinue();
+            else continuePending = true;
+        }
+        readingRequest = request;
+        readingBody = new RequestBody(server.config.bodyMemory, server.config.tempDir(), length);
+    }
+
+    private void onContent(HttpContent content) {
+        if (discarding || readingBody == null) return;
+        try {
+            if (readingBody.size() + content.content().readableBytes() > server.config.maxBody) {
+                readingBody.discard();
+                readingBody = null;
+                reject(413, "chunked body over the limit of " + server.config.maxBody);
+                return;
+            }
+            readingBody.append(content.content());
+            if (content instanceof LastHttpContent) {
+                readingBody.complete();
+                waiting.add(new Pending(readingRequest, readingBody, 0, null));
+                readingRequest = null;
+                readingBody = null;
+                if (waiting.size() >= server.config.pipelineDepth) ctx.channel().config().setAutoRead(false);
+                dispatchNext();
+            } else {
+                armTimer(server.config.headerTimeout, true);
+            }
+        } catch (IOException e) {
+            Log.error("could not store request body", e);
+            readingBody.discard();
+            readingBody = null;
+            reject(500, "could not store request body: " + e.getMessage());
+        }
+    }
+
+    /** Answers a bad request in its turn, then closes: the rest of the stream cannot be trusted. */
+    private void reject(int status, String reason) {
+        Log.warn(ctx.channel().remoteAddress() + " " + status + ": " + reason);
+        discarding = true;
+        if (readingBody != null) readingBody.discard();
+        readingRequest = null;
+        readingBody = null;
+        waiting.add(new Pending(null, null, status, reason));
+        dispatchNext();
+    }
+
+    private static int statusFor(Throwable cause) {
+        if (cause instanceof TooLongHttpLineException) return 414;
+        if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException) return 431;
+        return 400;
+    }
+
+    private void dispatchNext() {
+        if (active != null || hijacked != null) return;
+        Pending next = waiting.poll();
+        if (next == null) {
+            if (server.stopping() && readingRequest == null) {
+                ctx.close();
+            } else if (readingRequest == null) {
+                armTimer(server.config.idleTimeout, false);
+            }
+            return;
+        }
+        if (!ctx.channel().config().isAutoRead() && waiting.size() < server.config.pipelineDepth) {
+            ctx.channel().config().setAutoRead(true);
+        }
+        if (next.errorStatus != 0) {
+            sendError(next.errorStatus, true);
+            return;
+        }
+        servedOne = true;
+        if (continuePending && readingRequest != null && waiting.isEmpty()) {
+            continuePending = false;
+            sendContinue();
+        }
+        HttpExchange exchange = new HttpExchange(ctx, this, next.request, next.body,
+                server.config.writeTimeout.toNanos());
+        active = exchange;
+        try {
+            server.workers.execute(() -> serve(exchange));
+        } catch (RejectedExecutionException e) {
+            active = null;
+            next.body.discard();
+            Log.warn("all workers busy and the queue is full: 503 for " + next.request.method() + " " + next.request.uri());
+            sendError(503, false);
+            dispatchNext();
+        }
+    }
+
+    /** Worker thread. */
+    private void serve(HttpExchange exchange) {
+        try {
+            server.app.serve(exchange);
+        } catch (ClientGoneException e) {
+            exchange.fail();
+        } catch (Throwable t) {
+            Log.error("unhandled error serving " + exchange.request().uri(), t);
+            exchange.fail();
+        }
+    }
+
+    private void sendError(int status, boolean close) {
+        HttpHeaders headers = ErrorResponses.textHeaders();
+        ByteBuf body = ErrorResponses.body(ctx.alloc(), status);
+        headers.setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+        if (close || server.stopping()) headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                HttpResponseStatus.valueOf(status), body, headers, HttpHeaders.EMPTY_HEADERS);
+        if (close || server.stopping()) ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        else ctx.writeAndFlush(response);
+    }
+
+    private void sendContinue() {
+        ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
+                Unpooled.EMPTY_BUFFER));
+    }
+
+    /** IO thread: the active exchange wrote its last byte. */
+    void exchangeDone(HttpExchange exchange, boolean keepAlive) {
+        if (exchange != active) return;
+        active = null;
+        if (!keepAlive) {
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        dispatchNext();
+    }
+
+    /** IO thread: the app took the connection; from now on bytes go to it untouched. */
+    void hijacked(HttpExchange exchange, HijackedConnection raw) {
+        if (exchange != active) return;
+        active = null;
+        cancelTimer();
+        for (Pending p : waiting) if (p.body != null) p.body.discard();
+        waiting.clear();
+        hijacked = raw;
+        if (!ctx.channel().isActive()) raw.closedByPeer();
+        if (ctx.pipeline().get(HttpServerCodec.class) != null) ctx.pipeline().remove(HttpServerCodec.class);
+        ctx.channel().config().setAutoRead(true);
+    }
+
+    /** Worker thread: whether this response may leave the connection open. */
+    boolean mayKeepAlive(HttpRequest request) {
+        return HttpUtil.isKeepAlive(request) && !server.stopping();
+    }
+
+    void logAccess(HttpExchange exchange) {
+        if (server.accessLog != null) server.accessLog.log(exchange);
+    }
+
+    /** IO thread: graceful stop; an idle connection closes now, a busy one after its response. */
+    void stopGracefully() {
+        if (active == null && waiting.isEmpty() && readingRequest == null && hijacked == null) ctx.close();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (active != null) active.writabilityChanged();
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancelTimer();
+        if (active != null) active.clientClosed();
+        if (hijacked != null) hijacked.closedByPeer();
+        if (readingBody != null) readingBody.discard();
+        for (Pending p : waiting) if (p.body != null) p.body.discard();
+        waiting.clear();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (!(cause instanceof IOException)) Log.error("connection " + ctx.channel().remoteAddress() + " failed", cause);
+        ctx.close();
+    }
+
+    /**
+     * One timer per connection. Waiting for headers (or a stalled body) ends with 408; an idle
+     * keep-alive connection just closes.
+     */
+    private void armTimer(Duration after, boolean requestTimeout) {
+        cancelTimer();
+        boolean answer408 = requestTimeout && (readingRequest != null || !servedOne);
+        timer = ctx.executor().schedule(() -> {
+            timer = null;
+            if (active != null || hijacked != null) return;
+            if (answer408 && readingRequest == null && servedOne) return;
+            if (answer408) {
+                Log.warn(ctx.channel().remoteAddress() + " 408: request not received within " + after.toSeconds() + " s");
+                sendError(408, true);
+            } else {
+                ctx.close();
+            }
+        }, after.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+}

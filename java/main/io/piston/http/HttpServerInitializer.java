@@ -1,0 +1,38 @@
+package io.piston.http;
+
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+
+/**
+ * The whole pipeline of a connection, top to bottom. Runs on the IO thread that accepted it.
+ * <pre>
+ *   bytes ─▶ HttpServerCodec (parse, limits on request line and headers; CL+TE refused)
+ *         ─▶ HttpRequestHandler (body, timeouts, order) ─▶ worker pool
+ * </pre>
+ */
+public final class HttpServerInitializer extends ChannelInitializer<SocketChannel> {
+    private final HttpServerContext server;
+    private final HttpDecoderConfig decoderConfig;
+
+    public HttpServerInitializer(HttpServerContext server) {
+        this.server = server;
+        this.decoderConfig = new HttpDecoderConfig()
+                .setMaxInitialLineLength(server.config.maxRequestLine)
+                .setMaxHeaderSize(server.config.maxHeaderSize)
+                .setMaxChunkSize(64 * 1024)
+                .setValidateHeaders(true)
+                // Content-Length together with Transfer-Encoding is an error, not a hint (smuggling).
+                .setUseRfc9112TransferEncoding(true)
+                .setStrictLineParsing(true);
+    }
+
+    @Override
+    protected void initChannel(SocketChannel ch) {
+        ChannelPipeline p = ch.pipeline();
+        p.addLast("http", new HttpServerCodec(decoderConfig));
+        p.addLast("requests", new HttpRequestHandler(server));
+    }
+}

@@ -1,0 +1,102 @@
+package io.piston.rack;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jruby.Ruby;
+import org.jruby.RubyString;
+import org.jruby.util.ByteList;
+
+/**
+ * The Rack env's key strings and constant values, created once per runtime, frozen and
+ * deduplicated, so building an env allocates only what differs per request. Read from worker
+ * threads; the header-name cache fills concurrently and is bounded against random names.
+ */
+final class EnvKeys {
+    private static final int MAX_CACHED_HEADERS = 512;
+
+    final Ruby runtime;
+    final RubyString requestMethod, scriptName, pathInfo, queryString, serverName, serverPort, serverProtocol,
+            remoteAddr, contentType, contentLength, rackVersion, rackUrlScheme, rackInput, rackErrors,
+            rackMultithread, rackMultiprocess, rackRunOnce, rackHijackP, rackHijack, rackHijackIo, rackEarlyHints,
+            rackResponseFinished, rackAfterReply, serverSoftware, rackUpgradeP, rackUpgrade, httpHost,
+            httpTransferEncoding;
+    final RubyString empty, http, http10, http11, localhost;
+    private final RubyString[] methods;
+    private final ConcurrentHashMap<String, RubyString> headerKeys = new ConcurrentHashMap<>();
+
+    EnvKeys(Ruby runtime, String software) {
+        this.runtime = runtime;
+        requestMethod = key("REQUEST_METHOD");
+        scriptName = key("SCRIPT_NAME");
+        pathInfo = key("PATH_INFO");
+        queryString = key("QUERY_STRING");
+        serverName = key("SERVER_NAME");
+        serverPort = key("SERVER_PORT");
+        serverProtocol = key("SERVER_PROTOCOL");
+        remoteAddr = key("REMOTE_ADDR");
+        contentType = key("CONTENT_TYPE");
+        contentLength = key("CONTENT_LENGTH");
+        rackVersion = key("rack.version");
+        rackUrlScheme = key("rack.url_scheme");
+        rackInput = key("rack.input");
+        rackErrors = key("rack.errors");
+        rackMultithread = key("rack.multithread");
+        rackMultiprocess = key("rack.multiprocess");
+        rackRunOnce = key("rack.run_once");
+        rackHijackP = key("rack.hijack?");
+        rackHijack = key("rack.hijack");
+        rackHijackIo = key("rack.hijack_io");
+        rackEarlyHints = key("rack.early_hints");
+        rackResponseFinished = key("rack.response_finished");
+        rackAfterReply = key("rack.after_reply");
+        serverSoftware = key("SERVER_SOFTWARE");
+        rackUpgradeP = key("rack.upgrade?");
+        rackUpgrade = key("rack.upgrade");
+        httpHost = key("HTTP_HOST");
+        httpTransferEncoding = key("HTTP_TRANSFER_ENCODING");
+        empty = key("");
+        http = key("http");
+        http10 = key("HTTP/1.0");
+        http11 = key("HTTP/1.1");
+        localhost = key("localhost");
+        methods = new RubyString[] {key("GET"), key("POST"), key("PUT"), key("DELETE"), key("HEAD"), key("PATCH"),
+                key("OPTIONS")};
+        software = software == null ? "Piston" : software;
+        serverSoftwareValue = key(software);
+    }
+
+    final RubyString serverSoftwareValue;
+
+    /** A frozen, deduplicated binary string. */
+    RubyString key(String s) {
+        RubyString str = RubyString.newString(runtime, new ByteList(s.getBytes(StandardCharsets.ISO_8859_1), false));
+        return runtime.freezeAndDedupString(str);
+    }
+
+    /** The method as a shared frozen string when it is a common one. */
+    RubyString method(String name) {
+        for (RubyString m : methods) {
+            if (m.getByteList().length() == name.length() && m.toString().equals(name)) return m;
+        }
+        return key(name);
+    }
+
+    /**
+     * The env key for a request header ({@code X-Forwarded-For} becomes {@code HTTP_X_FORWARDED_FOR}),
+     * cached for names seen often.
+     */
+    RubyString headerKey(String name) {
+        RubyString cached = headerKeys.get(name);
+        if (cached != null) return cached;
+        StringBuilder sb = new StringBuilder(name.length() + 5).append("HTTP_");
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c == '-') sb.append('_');
+            else if (c >= 'a' && c <= 'z') sb.append((char) (c - 32));
+            else sb.append(c);
+        }
+        RubyString k = key(sb.toString());
+        if (headerKeys.size() < MAX_CACHED_HEADERS) headerKeys.put(name, k);
+        return k;
+    }
+}

@@ -1,0 +1,102 @@
+package io.piston.rack;
+
+import io.piston.ext.EarlyHints;
+import io.piston.ext.HijackCall;
+import io.piston.ext.PistonLibrary;
+import io.piston.http.Application;
+import io.piston.http.ClientGoneException;
+import io.piston.http.HttpExchange;
+import io.piston.server.Log;
+import org.jruby.Ruby;
+import org.jruby.RubyArray;
+import org.jruby.RubyHash;
+import org.jruby.exceptions.RaiseException;
+import org.jruby.runtime.ThreadContext;
+import org.jruby.runtime.builtin.IRubyObject;
+import org.jruby.runtime.callsite.CachingCallSite;
+import org.jruby.runtime.callsite.FunctionalCachingCallSite;
+
+/**
+ * A config.ru app as the HTTP layer sees it. {@link #serve} runs on a worker thread: build the
+ * env, call the app, write its response, then run rack.response_finished and rack.after_reply.
+ * Every call into Ruby here is guarded: an exception becomes a 500 and a log line.
+ */
+public final class RackApplication implements Application {
+    private final Ruby runtime;
+    private final IRubyObject app;
+    private final EnvKeys keys;
+    private final RackEnvBuilder envBuilder;
+    private final RackResponder responder;
+    private final CachingCallSite callSite = new FunctionalCachingCallSite("call");
+
+    public RackApplication(Ruby runtime, IRubyObject app, boolean rack2, boolean multithread, String software) {
+        PistonLibrary.load(runtime);
+        this.runtime = runtime;
+        this.app = app;
+        this.keys = new EnvKeys(runtime, software);
+        this.envBuilder = new RackEnvBuilder(runtime, keys, rack2, multithread);
+        this.responder = new RackResponder(runtime, rack2);
+    }
+
+    @Override
+    public void serve(HttpExchange exchange) {
+        ThreadContext ctx = runtime.getCurrentContext();
+        RubyHash env = null;
+        IRubyObject response = null;
+        IRubyObject error = ctx.nil;
+        try {
+            env = envBuilder.build(ctx, exchange);
+            HijackCall hijack = HijackCall.create(runtime, exchange, env, keys.rackHijackIo);
+            env.fastASetCheckString(runtime, keys.rackHijackP, runtime.getTrue());
+            env.fastASetCheckString(runtime, keys.rackHijack, hijack);
+            env.fastASetCheckString(runtime, keys.rackEarlyHints, EarlyHints.create(runtime, exchange));
+            response = callSite.call(ctx, app, app, env);
+            if (hijack.used()) {
+                responder.closeBody(ctx, response);
+                return;
+            }
+            responder.respond(ctx, exchange, response);
+        } catch (ClientGoneException e) {
+            exchange.fail();
+        } catch (RaiseException e) {
+            error = e.getException();
+            Log.error("app raised while serving " + exchange.request().method() + " " + exchange.request().uri() + ": "
+                    + RubyErrors.describe(ctx, e), null);
+            exchange.fail();
+        } catch (RackHeaders.InvalidHeaderException | RackResponder.InvalidResponseException e) {
+            Log.error("refused the app's response to " + exchange.request().method() + " " + exchange.request().uri()
+                    + ": " + e.getMessage(), null);
+            exchange.fail();
+        } catch (RuntimeException e) {
+            Log.error("failed serving " + exchange.request().method() + " " + exchange.request().uri(), e);
+            exchange.fail();
+        } finally {
+            if (env != null) afterResponse(ctx, env, exchange, response, error);
+        }
+    }
+
+    /** rack.response_finished (env, status, headers, error) then rack.after_reply (no arguments). */
+    private void afterResponse(ThreadContext ctx, RubyHash env, HttpExchange exchange, IRubyObject response,
+                               IRubyObject error) {
+        IRubyObject finished = env.fastARef(keys.rackResponseFinished);
+        if (finished instanceof RubyArray callbacks && callbacks.size() > 0) {
+            IRubyObject status = exchange.isStarted() ? runtime.newFixnum(exchange.status()) : ctx.nil;
+            IRubyObject headers = response instanceof RubyArray a && a.size() == 3 ? a.eltInternal(1) : ctx.nil;
+            for (int i = 0; i < callbacks.size(); i++) {
+                invokeSafely(ctx, callbacks.eltInternal(i), "rack.response_finished", env, status, headers, error);
+            }
+        }
+        IRubyObject afterReply = env.fastARef(keys.rackAfterReply);
+        if (afterReply instanceof RubyArray callbacks) {
+            for (int i = 0; i < callbacks.size(); i++) invokeSafely(ctx, callbacks.eltInternal(i), "rack.after_reply");
+        }
+    }
+
+    private void invokeSafely(ThreadContext ctx, IRubyObject callable, String what, IRubyObject... args) {
+        try {
+            callable.callMethod(ctx, "call", args);
+        } catch (RaiseException e) {
+            Log.error(what + " callback raised: " + RubyErrors.describe(ctx, e), null);
+        }
+    }
+}

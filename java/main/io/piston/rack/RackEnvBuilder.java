@@ -1,0 +1,179 @@
+package io.piston.rack;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+import io.piston.http.HttpExchange;
+import io.piston.http.RequestBody;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.Map;
+import org.jruby.Ruby;
+import org.jruby.RubyArray;
+import org.jruby.RubyClass;
+import org.jruby.RubyHash;
+import org.jruby.RubyString;
+import org.jruby.runtime.Block;
+import org.jruby.runtime.ThreadContext;
+import org.jruby.runtime.builtin.IRubyObject;
+import org.jruby.util.ByteList;
+
+/**
+ * Builds the Rack env (a plain Ruby Hash) for one request, per the Rack SPEC of rack 2.2 and 3.x.
+ * Runs on the worker thread that serves the request; keys and constant values are shared frozen
+ * strings from {@link EnvKeys}.
+ */
+final class RackEnvBuilder {
+    private final Ruby runtime;
+    private final EnvKeys keys;
+    private final boolean rack2;
+    private final boolean multithread;
+    private final RubyClass stringIO;
+    private final RubyClass fileClass;
+    private final IRubyObject rackVersionValue;
+    private final RubyString emptyBody;
+
+    RackEnvBuilder(Ruby runtime, EnvKeys keys, boolean rack2, boolean multithread) {
+        this.runtime = runtime;
+        this.keys = keys;
+        this.rack2 = rack2;
+        this.multithread = multithread;
+        this.stringIO = runtime.getClass("StringIO");
+        this.fileClass = runtime.getFile();
+        RubyArray version = RubyArray.newArray(runtime, runtime.newFixnum(1), runtime.newFixnum(rack2 ? 6 : 3));
+        version.setFrozen(true);
+        this.rackVersionValue = version;
+        this.emptyBody = keys.empty;
+        if (stringIO == null) throw new IllegalStateException("StringIO is not loaded (require \"stringio\" first)");
+    }
+
+    RubyHash build(ThreadContext ctx, HttpExchange exchange) {
+        HttpRequest request = exchange.request();
+        RubyHash env = new RubyHash(runtime, 32);
+        env.fastASetCheckString(runtime, keys.requestMethod, keys.method(request.method().name()));
+        setPathAndQuery(env, request.uri());
+        env.fastASetCheckString(runtime, keys.scriptName, keys.empty);
+        env.fastASetCheckString(runtime, keys.serverProtocol,
+                request.protocolVersion().equals(HttpVersion.HTTP_1_0) ? keys.http10 : keys.http11);
+        InetSocketAddress remote = exchange.remoteAddress();
+        env.fastASetCheckString(runtime, keys.remoteAddr, remote == null ? keys.empty
+                : RubyString.newString(runtime, remote.getAddress().getHostAddress()));
+        setHeaders(env, request, exchange.body());
+        setServerNameAndPort(env, request, exchange.localAddress());
+        env.fastASetCheckString(runtime, keys.rackUrlScheme, keys.http);
+        env.fastASetCheckString(runtime, keys.rackInput, input(ctx, exchange));
+        env.fastASetCheckString(runtime, keys.rackErrors, runtime.getGlobalVariables().get("$stderr"));
+        env.fastASetCheckString(runtime, keys.rackMultithread, runtime.newBoolean(multithread));
+        env.fastASetCheckString(runtime, keys.rackMultiprocess, runtime.getFalse());
+        env.fastASetCheckString(runtime, keys.rackRunOnce, runtime.getFalse());
+        env.fastASetCheckString(runtime, keys.serverSoftware, keys.serverSoftwareValue);
+        if (rack2) env.fastASetCheckString(runtime, keys.rackVersion, rackVersionValue);
+        env.fastASetCheckString(runtime, keys.rackResponseFinished, RubyArray.newArray(runtime));
+        env.fastASetCheckString(runtime, keys.rackAfterReply, RubyArray.newArray(runtime));
+        return env;
+    }
+
+    private void setPathAndQuery(RubyHash env, String uri) {
+        int start = 0;
+        if (!uri.isEmpty() && uri.charAt(0) != '/' && uri.charAt(0) != '*') {
+            // absolute-form (http://host/path): Rack wants only the path
+            int scheme = uri.indexOf("://");
+            if (scheme > 0) {
+                int slash = uri.indexOf('/', scheme + 3);
+                int q = uri.indexOf('?', scheme + 3);
+                start = slash < 0 ? (q < 0 ? uri.length() : q) : (q >= 0 && q < slash ? q : slash);
+            }
+        }
+        int q = uri.indexOf('?', start);
+        String path = q < 0 ? uri.substring(start) : uri.substring(start, q);
+        if (path.isEmpty()) path = "/";
+        env.fastASetCheckString(runtime, keys.pathInfo, binary(path));
+        env.fastASetCheckString(runtime, keys.queryString, q < 0 ? keys.empty : binary(uri.substring(q + 1)));
+    }
+
+    private void setHeaders(RubyHash env, HttpRequest request, RequestBody body) {
+        Iterator<Map.Entry<CharSequence, CharSequence>> it = request.headers().iteratorCharSequence();
+        boolean chunked = false;
+        while (it.hasNext()) {
+            Map.Entry<CharSequence, CharSequence> header = it.next();
+            CharSequence name = header.getKey();
+            RubyString key;
+            if (AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_TYPE)) {
+                key = keys.contentType;
+            } else if (AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_LENGTH)) {
+                key = keys.contentLength;
+            } else if (AsciiString.indexOf(name, '_', 0) >= 0) {
+                // X_Forwarded_For would read as X-Forwarded-For: drop it so a client cannot spoof one
+                continue;
+            } else {
+                if (AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING)) chunked = true;
+                key = keys.headerKey(name.toString());
+            }
+            RubyString value = binary(header.getValue());
+            IRubyObject previous = env.fastARef(key);
+            if (previous == null) {
+                env.fastASetCheckString(runtime, key, value);
+            } else {
+                RubyString joined = ((RubyString) previous).strDup(runtime);
+                joined.cat(key == keys.headerKey("cookie") ? "; ".getBytes(StandardCharsets.US_ASCII) : ", ".getBytes(StandardCharsets.US_ASCII));
+                joined.cat(value.getByteList());
+                env.fastASetCheckString(runtime, key, joined);
+            }
+        }
+        if (chunked) {
+            // the body arrives decoded and complete: describe it by its length
+            env.delete(runtime.getCurrentContext(), keys.httpTransferEncoding, Block.NULL_BLOCK);
+            env.fastASetCheckString(runtime, keys.contentLength, RubyString.newString(runtime, Long.toString(body.size())));
+        }
+    }
+
+    private void setServerNameAndPort(RubyHash env, HttpRequest request, InetSocketAddress local) {
+        String host = request.headers().get(HttpHeaderNames.HOST);
+        String name;
+        String port = null;
+        if (host == null || host.isEmpty()) {
+            name = local == null ? "localhost" : local.getAddress().getHostAddress();
+        } else if (host.charAt(0) == '[') {
+            int close = host.indexOf(']');
+            name = close < 0 ? host : host.substring(0, close + 1);
+            if (close >= 0 && close + 1 < host.length() && host.charAt(close + 1) == ':') port = host.substring(close + 2);
+        } else {
+            int colon = host.lastIndexOf(':');
+            name = colon < 0 ? host : host.substring(0, colon);
+            if (colon >= 0) port = host.substring(colon + 1);
+        }
+        if (port == null || port.isEmpty() || !port.chars().allMatch(Character::isDigit)) {
+            port = host == null ? (local == null ? "80" : Integer.toString(local.getPort())) : "80";
+        }
+        env.fastASetCheckString(runtime, keys.serverName, binary(name));
+        env.fastASetCheckString(runtime, keys.serverPort, binary(port));
+    }
+
+    private IRubyObject input(ThreadContext ctx, HttpExchange exchange) {
+        RequestBody body = exchange.body();
+        if (!body.inMemory()) {
+            IRubyObject file = fileClass.callMethod(ctx, "open", new IRubyObject[] {
+                    RubyString.newString(runtime, body.file().toString()), RubyString.newString(runtime, "rb")});
+            exchange.onFinished(() -> file.callMethod(runtime.getCurrentContext(), "close"));
+            return file;
+        }
+        RubyString content = body.size() == 0 ? emptyBody
+                : RubyString.newStringNoCopy(runtime, body.bytes(), 0, (int) body.size());
+        return stringIO.newInstance(ctx, content, Block.NULL_BLOCK);
+    }
+
+    /** Header and path bytes as a binary (ASCII-8BIT) string, as Rack servers hand them over. */
+    private RubyString binary(CharSequence s) {
+        int n = s.length();
+        byte[] bytes;
+        if (s instanceof AsciiString a) {
+            bytes = a.toByteArray();
+        } else {
+            bytes = new byte[n];
+            for (int i = 0; i < n; i++) bytes[i] = (byte) s.charAt(i);
+        }
+        return RubyString.newString(runtime, new ByteList(bytes, false));
+    }
+}

@@ -1,0 +1,101 @@
+package io.piston.rack;
+
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
+import org.jruby.RubyArray;
+import org.jruby.RubyHash;
+import org.jruby.RubyString;
+import org.jruby.runtime.ThreadContext;
+import org.jruby.runtime.builtin.IRubyObject;
+import org.jruby.util.ByteList;
+
+/**
+ * Turns an app's response headers (a Hash; values a String, "\n"-joined for rack 2, or an Array
+ * for rack 3) into Netty headers, refusing any name or value that would break the response
+ * apart (CR, LF, NUL). Runs on the worker thread serving the request.
+ */
+public final class RackHeaders {
+    private static final DefaultHttpHeadersFactory FACTORY =
+            DefaultHttpHeadersFactory.headersFactory().withValidation(false);
+
+    /** A header the app returned that would inject bytes into the response. */
+    public static final class InvalidHeaderException extends RuntimeException {
+        InvalidHeaderException(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** What {@link #convert} found besides the headers: the partial-hijack callable, if any. */
+    public static final class Result {
+        public final HttpHeaders headers = FACTORY.newHeaders();
+        public IRubyObject hijack;
+    }
+
+    private RackHeaders() {}
+
+    public static Result convert(ThreadContext ctx, IRubyObject source, boolean splitLines) {
+        Result result = new Result();
+        if (source.isNil()) return result;
+        if (!(source instanceof RubyHash)) source = source.callMethod(ctx, "to_hash");
+        if (!(source instanceof RubyHash hash)) throw new InvalidHeaderException("headers must be a Hash");
+        hash.visitAll(ctx, new RubyHash.VisitorWithState<Result>() {
+            @Override
+            public void visit(ThreadContext c, RubyHash h, IRubyObject key, IRubyObject value, int index, Result state) {
+                add(c, state, key, value, splitLines);
+            }
+        }, result);
+        return result;
+    }
+
+    private static void add(ThreadContext ctx, Result result, IRubyObject key, IRubyObject value, boolean splitLines) {
+        ByteList name = key.asString().getByteList();
+        if (name.length() > 5 && name.startsWith(RACK_PREFIX)) {
+            if (name.equal(RACK_HIJACK)) result.hijack = value;
+            return;
+        }
+        checkName(name);
+        AsciiString headerName = ascii(name);
+        if (value instanceof RubyArray array) {
+            for (int i = 0; i < array.size(); i++) addValue(result.headers, headerName, array.eltInternal(i).asString().getByteList(), false);
+        } else if (!value.isNil()) {
+            addValue(result.headers, headerName, value.asString().getByteList(), splitLines);
+        }
+    }
+
+    private static void addValue(HttpHeaders headers, AsciiString name, ByteList value, boolean splitLines) {
+        byte[] b = value.unsafeBytes();
+        int start = value.begin();
+        int end = start + value.realSize();
+        int partStart = start;
+        for (int i = start; i < end; i++) {
+            byte c = b[i];
+            if (c == '\n' && splitLines) {
+                headers.add(name, new AsciiString(b, partStart, i - partStart, true));
+                partStart = i + 1;
+            } else if (c == '\r' || c == '\n' || c == 0) {
+                throw new InvalidHeaderException("response header " + name + " has a CR, LF or NUL in its value");
+            }
+        }
+        headers.add(name, new AsciiString(b, partStart, end - partStart, true));
+    }
+
+    private static void checkName(ByteList name) {
+        if (name.realSize() == 0) throw new InvalidHeaderException("empty response header name");
+        byte[] b = name.unsafeBytes();
+        for (int i = name.begin(), end = name.begin() + name.realSize(); i < end; i++) {
+            byte c = b[i];
+            if (c == '\r' || c == '\n' || c == 0 || c == ':' || c == ' ' || c == '\t') {
+                throw new InvalidHeaderException("response header name " + name + " has a forbidden character");
+            }
+        }
+    }
+
+    private static AsciiString ascii(ByteList bytes) {
+        return new AsciiString(bytes.unsafeBytes(), bytes.begin(), bytes.realSize(), true);
+    }
+
+    private static final ByteList RACK_PREFIX = new ByteList("rack.".getBytes(), false);
+    private static final ByteList RACK_HIJACK = new ByteList("rack.hijack".getBytes(), false);
+
+}

@@ -1,0 +1,152 @@
+package io.piston.rack;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.piston.ext.HijackedIO;
+import io.piston.http.HttpExchange;
+import java.io.File;
+import org.jruby.Ruby;
+import org.jruby.RubyArray;
+import org.jruby.RubyString;
+import org.jruby.exceptions.RaiseException;
+import org.jruby.runtime.Block;
+import org.jruby.runtime.CallBlock19;
+import org.jruby.runtime.Signature;
+import org.jruby.runtime.ThreadContext;
+import org.jruby.runtime.builtin.IRubyObject;
+import org.jruby.util.ByteList;
+
+/**
+ * Writes an app's [status, headers, body] to the exchange, on the worker thread serving it:
+ * Array bodies in one write; to_path bodies zero-copy from the file; each bodies chunk by chunk
+ * as produced (waiting while the client is not reading); rack 3 streaming bodies (call(stream))
+ * and partial hijack on the raw connection. body.close is always called.
+ */
+final class RackResponder {
+    /** The app returned something that is not a Rack response. */
+    static final class InvalidResponseException extends RuntimeException {
+        InvalidResponseException(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private final Ruby runtime;
+    private final boolean splitHeaderLines;
+
+    RackResponder(Ruby runtime, boolean rack2) {
+        this.runtime = runtime;
+        this.splitHeaderLines = rack2;
+    }
+
+    void respond(ThreadContext ctx, HttpExchange exchange, IRubyObject response) {
+        if (!(response instanceof RubyArray triple) || triple.size() != 3) {
+            closeBody(ctx, response);
+            throw new InvalidResponseException("app returned " + describe(ctx, response) + ", not [status, headers, body]");
+        }
+        IRubyObject body = triple.eltInternal(2);
+        try {
+            int status = status(ctx, triple.eltInternal(0));
+            RackHeaders.Result headers = RackHeaders.convert(ctx, triple.eltInternal(1), splitHeaderLines);
+            if (headers.hijack != null) {
+                exchange.beginRaw(status, headers.headers);
+                headers.hijack.callMethod(ctx, "call", HijackedIO.wrap(runtime, exchange.hijackAfterHeaders()));
+            } else if (body instanceof RubyArray parts) {
+                exchange.respond(status, headers.headers, concat(exchange.channel().alloc(), parts));
+            } else if (body.respondsTo("to_path") && sendFile(ctx, exchange, status, headers, body)) {
+                exchange.end();
+            } else if (body.respondsTo("each")) {
+                exchange.begin(status, headers.headers);
+                body.callMethod(ctx, "each", IRubyObject.NULL_ARRAY, chunkWriter(ctx, exchange));
+                exchange.end();
+            } else if (body.respondsTo("call")) {
+                exchange.beginRaw(status, headers.headers);
+                body.callMethod(ctx, "call", HijackedIO.wrap(runtime, exchange.hijackAfterHeaders()));
+            } else {
+                throw new InvalidResponseException("body " + describe(ctx, body) + " responds to none of each, to_path, call");
+            }
+        } finally {
+            closeBody(ctx, body);
+        }
+    }
+
+    /** Calls body.close when the body has it; a failure there is logged, not raised. */
+    void closeBody(ThreadContext ctx, IRubyObject response) {
+        IRubyObject body = response;
+        if (response instanceof RubyArray triple && triple.size() == 3) body = triple.eltInternal(2);
+        if (body == null || body instanceof RubyArray || !body.respondsTo("close")) return;
+        try {
+            body.callMethod(ctx, "close");
+        } catch (RaiseException e) {
+            io.piston.server.Log.error("body.close raised: " + RubyErrors.describe(ctx, e), null);
+        }
+    }
+
+    private boolean sendFile(ThreadContext ctx, HttpExchange exchange, int status, RackHeaders.Result headers,
+                             IRubyObject body) {
+        File file = new File(body.callMethod(ctx, "to_path").asJavaString());
+        if (!file.isFile() || !file.canRead()) return false;
+        long length = file.length();
+        if (!headers.headers.contains(HttpHeaderNames.CONTENT_LENGTH)) headers.headers.set(HttpHeaderNames.CONTENT_LENGTH, length);
+        else length = Math.min(length, parseLength(headers.headers.get(HttpHeaderNames.CONTENT_LENGTH), length));
+        exchange.begin(status, headers.headers);
+        exchange.sendFile(file, 0, length);
+        return true;
+    }
+
+    private static long parseLength(String value, long fallback) {
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    private Block chunkWriter(ThreadContext ctx, HttpExchange exchange) {
+        return CallBlock19.newCallClosure(runtime.getTopSelf(), runtime.getObject(), Signature.ONE_ARGUMENT,
+                (c, args, blk) -> {
+                    if (args.length > 0) {
+                        ByteList bytes = args[0].asString().getByteList();
+                        ByteBuf buf = exchange.channel().alloc().buffer(bytes.realSize());
+                        buf.writeBytes(bytes.unsafeBytes(), bytes.begin(), bytes.realSize());
+                        exchange.write(buf);
+                    }
+                    return c.nil;
+                }, ctx);
+    }
+
+    private static ByteBuf concat(ByteBufAllocator alloc, RubyArray parts) {
+        int n = parts.size();
+        int total = 0;
+        for (int i = 0; i < n; i++) total += part(parts.eltInternal(i)).realSize();
+        ByteBuf buf = alloc.buffer(total);
+        for (int i = 0; i < n; i++) {
+            ByteList b = part(parts.eltInternal(i));
+            buf.writeBytes(b.unsafeBytes(), b.begin(), b.realSize());
+        }
+        return buf;
+    }
+
+    private static ByteList part(IRubyObject o) {
+        if (o instanceof RubyString s) return s.getByteList();
+        throw new InvalidResponseException("body parts must be Strings, got " + o.getMetaClass().getName());
+    }
+
+    private static int status(ThreadContext ctx, IRubyObject value) {
+        int status;
+        try {
+            status = (int) value.convertToInteger().getLongValue();
+        } catch (RaiseException e) {
+            status = (int) value.callMethod(ctx, "to_i").convertToInteger().getLongValue();
+        }
+        if (status < 100 || status > 999) throw new InvalidResponseException("invalid status " + status);
+        return status;
+    }
+
+    private static String describe(ThreadContext ctx, IRubyObject o) {
+        if (o == null) return "nothing";
+        String s = o.callMethod(ctx, "inspect").asJavaString();
+        return s.length() > 120 ? s.substring(0, 120) + "..." : s;
+    }
+
+}

@@ -1,0 +1,43 @@
+package io.piston.server;
+
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The bounded pool of named Ruby worker threads (piston-rack-N) that run the app and every
+ * callback. IO threads submit; a full queue rejects at once (the IO thread answers 503).
+ */
+public final class WorkerPool implements Executor {
+    private final ThreadPoolExecutor executor;
+
+    public WorkerPool(int threads, int queue) {
+        AtomicInteger counter = new AtomicInteger();
+        ThreadFactory factory = r -> {
+            Thread t = new Thread(r, "piston-rack-" + counter.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+        executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queue), factory,
+                new ThreadPoolExecutor.AbortPolicy());
+        executor.prestartAllCoreThreads();
+    }
+
+    @Override
+    public void execute(Runnable task) {
+        executor.execute(task);
+    }
+
+    /** Lets queued and running work finish up to the deadline; true when everything finished. */
+    public boolean shutdown(long timeoutMillis) throws InterruptedException {
+        executor.shutdown();
+        return executor.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    public void shutdownNow() {
+        executor.shutdownNow();
+    }
+}

@@ -1,0 +1,23 @@
+# frozen_string_literal: true
+
+# Piston: a Rack server for JRuby with a Netty core. `require "piston"` loads the Java core into
+# the running JRuby (no second runtime) and defines Piston::Server and Piston.run.
+raise LoadError, "Piston runs on JRuby (this is #{RUBY_ENGINE} #{RUBY_VERSION})" unless RUBY_ENGINE == "jruby"
+
+require "java"
+require "jruby"
+require "stringio"
+require "uri" # Rack::Lint and many apps use URI without requiring it
+require "piston/version"
+
+module Piston
+  JAR_DIR = File.expand_path("piston/jars", __dir__)
+  jars = Dir[File.join(JAR_DIR, "*.jar")].sort
+  if jars.none? { |j| File.basename(j) == "piston_core.jar" }
+    raise LoadError, "Piston's Java core is missing from #{JAR_DIR}: build it with `mvn package`"
+  end
+  jars.each { |jar| require jar }
+  Java::IoPistonExt::PistonLibrary.load(JRuby.runtime)
+end
+
+require "piston/server"

@@ -1,0 +1,132 @@
+# frozen_string_literal: true
+
+module Piston
+  # A Piston server inside this JRuby process. The Java core accepts connections on its own
+  # threads and calls the app on its Ruby worker threads; this object starts and stops it.
+  #
+  #   server = Piston::Server.new(app, host: "127.0.0.1", port: 0, threads: 8).start
+  #   server.port   # => the port it listens on
+  #   server.stop   # graceful: requests in flight finish first
+  class Server
+    # Ruby option name => [ServerConfig.Builder method, conversion]
+    SECONDS = ->(v) { java.time.Duration.ofMillis((Float(v) * 1000).round) }
+    OPTIONS = {
+      io_threads: [:ioThreads, :Integer],
+      queue: [:queue, :Integer],
+      max_body: [:maxBody, :Integer],
+      body_memory: [:bodyMemory, :Integer],
+      max_request_line: [:maxRequestLine, :Integer],
+      max_header_size: [:maxHeaderSize, :Integer],
+      header_timeout: [:headerTimeout, SECONDS],
+      idle_timeout: [:idleTimeout, SECONDS],
+      write_timeout: [:writeTimeout, SECONDS],
+      shutdown_timeout: [:shutdownTimeout, SECONDS],
+      pipeline_depth: [:pipelineDepth, :Integer],
+      access_log: [:accessLog, :String],
+      environment: [:environment, :String]
+    }.freeze
+
+    attr_reader :app, :options
+
+    def initialize(app, host: "0.0.0.0", port: 3000, threads: 16, **options)
+      unknown = options.keys - OPTIONS.keys
+      raise ArgumentError, "unknown option(s): #{unknown.join(', ')}" unless unknown.empty?
+      raise ArgumentError, "app must respond to call" unless app.respond_to?(:call)
+
+      @app = app
+      @host = host.to_s
+      @port = Integer(port)
+      @threads = Integer(threads)
+      @options = options
+      @java = nil
+    end
+
+    def start
+      raise "already started" if @java
+
+      rack_app = Java::IoPistonRack::RackApplication.new(JRuby.runtime, @app, Server.rack2?, @threads > 1,
+                                                          "Piston #{VERSION}")
+      @java = Java::IoPistonServer::PistonServer.new(build_config, rack_app).start
+      self
+    rescue Java::JavaIo::IOException => e
+      @java = nil
+      raise Errno::EADDRINUSE, e.message if e.message.include?("in use")
+      raise IOError, e.message
+    end
+
+    def port
+      @java&.port || @port
+    end
+
+    def host
+      @java&.host || @host
+    end
+
+    def threads
+      @threads
+    end
+
+    def transport
+      @java&.transport
+    end
+
+    def io_threads
+      @java&.config&.ioThreads
+    end
+
+    def running?
+      !@java.nil?
+    end
+
+    # Graceful stop; returns when every connection is closed (or the deadline passed).
+    def stop
+      @java&.stop
+      self
+    end
+
+    # Blocks until the server has stopped.
+    def join
+      @java&.awaitStopped
+      self
+    end
+
+    # True when the loaded Rack follows the 2.x SPEC (or no Rack is loaded at all).
+    def self.rack2?
+      !defined?(::Rack::RELEASE) || Gem::Version.new(::Rack::RELEASE) < Gem::Version.new("3")
+    end
+
+    private
+
+    def build_config
+      builder = Java::IoPistonServer::ServerConfig.builder.host(@host).port(@port).threads(@threads)
+      @options.each do |name, value|
+        next if value.nil?
+
+        method, conversion = OPTIONS.fetch(name)
+        converted = conversion.is_a?(Proc) ? conversion.call(value) : Kernel.send(conversion, value)
+        builder.send(method, converted)
+      end
+      builder.build
+    rescue Java::JavaLang::IllegalArgumentException => e
+      raise ArgumentError, e.message
+    end
+  end
+
+  # Runs an app until INT or TERM, then stops gracefully. Returns the stopped server.
+  def self.run(app, host: "0.0.0.0", port: 3000, threads: 16, **options)
+    server = Server.new(app, host: host, port: port, threads: threads, **options).start
+    yield server if block_given?
+    signal = wait_for_stop_signal
+    $stdout.puts "* #{signal} received, stopping gracefully"
+    server.stop
+  end
+
+  # Blocks the calling thread until INT or TERM arrives; returns the signal's name.
+  def self.wait_for_stop_signal
+    signals = Queue.new
+    previous = %w[INT TERM].to_h { |sig| [sig, trap(sig) { signals << sig }] }
+    signals.pop
+  ensure
+    previous&.each { |sig, handler| trap(sig, handler || "DEFAULT") }
+  end
+end
