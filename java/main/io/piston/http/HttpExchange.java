@@ -59,8 +59,14 @@ public final class HttpExchange {
     public HttpRequest request() { return request; }
     public RequestBody body() { return body; }
     public Channel channel() { return ctx.channel(); }
-    public InetSocketAddress remoteAddress() { return (InetSocketAddress) ctx.channel().remoteAddress(); }
-    public InetSocketAddress localAddress() { return (InetSocketAddress) ctx.channel().localAddress(); }
+    /** The client's address, or null on a channel that has none (tests). */
+    public InetSocketAddress remoteAddress() {
+        return ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a : null;
+    }
+
+    public InetSocketAddress localAddress() {
+        return ctx.channel().localAddress() instanceof InetSocketAddress a ? a : null;
+    }
     public boolean isHead() { return request.method() == HttpMethod.HEAD; }
     public boolean isClientGone() { return clientGone; }
     public boolean isStarted() { return stage != Stage.NEW; }
@@ -232,7 +238,8 @@ public final class HttpExchange {
     /** Sends an interim 103 Early Hints response; ignored once the final response has started. */
     public void earlyHints(HttpHeaders headers) {
         if (stage != Stage.NEW || clientGone || !request.protocolVersion().equals(HttpVersion.HTTP_1_1)) return;
-        ctx.channel().writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(103), headers));
+        ctx.channel().writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(103),
+                io.netty.buffer.Unpooled.EMPTY_BUFFER, headers, HttpHeaders.EMPTY_HEADERS));
     }
 
     /** IO thread: the connection closed; a streaming worker stops at its next write. */

@@ -19,9 +19,13 @@ public final class HttpServerInitializer extends ChannelInitializer<SocketChanne
 
     public HttpServerInitializer(HttpServerContext server) {
         this.server = server;
-        this.decoderConfig = new HttpDecoderConfig()
-                .setMaxInitialLineLength(server.config.maxRequestLine)
-                .setMaxHeaderSize(server.config.maxHeaderSize)
+        this.decoderConfig = decoderConfig(server.config);
+    }
+
+    static HttpDecoderConfig decoderConfig(io.piston.server.ServerConfig config) {
+        return new HttpDecoderConfig()
+                .setMaxInitialLineLength(config.maxRequestLine)
+                .setMaxHeaderSize(config.maxHeaderSize)
                 .setMaxChunkSize(64 * 1024)
                 .setValidateHeaders(true)
                 // Content-Length together with Transfer-Encoding is an error, not a hint (smuggling).

@@ -1,0 +1,238 @@
+package io.piston.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.piston.server.ServerConfig;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Feeds raw request bytes through the codec and the request handler on an EmbeddedChannel, with
+ * an app that answers on the calling thread, and reads the raw response bytes back.
+ */
+class HttpRequestHandlerTest {
+    private final List<String> served = new ArrayList<>();
+    private EmbeddedChannel channel;
+
+    /** Echoes method, path and body size; runs synchronously on the test thread. */
+    private final Application echo = exchange -> {
+        served.add(exchange.request().method() + " " + exchange.request().uri());
+        String text = exchange.request().method() + " " + exchange.request().uri() + " " + exchange.body().size();
+        HttpHeaders headers = DefaultHttpHeadersFactory.headersFactory().newHeaders();
+        exchange.respond(200, headers, Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+    };
+
+    private EmbeddedChannel open(ServerConfig config, Application app, Executor workers) {
+        HttpServerContext context = new HttpServerContext(config, app, workers, null,
+                new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
+        channel = new EmbeddedChannel(new HttpServerCodec(HttpServerInitializer.decoderConfig(config)),
+                new HttpRequestHandler(context));
+        return channel;
+    }
+
+    private EmbeddedChannel open() {
+        return open(ServerConfig.builder().maxBody(1000).bodyMemory(16).build(), echo, Runnable::run);
+    }
+
+    @AfterEach
+    void finish() {
+        if (channel != null) {
+            channel.close();
+            channel.runPendingTasks();
+            drainOutbound();
+            assertFalse(channel.finish());
+        }
+    }
+
+    private void send(String raw) {
+        channel.writeInbound(Unpooled.copiedBuffer(raw, StandardCharsets.ISO_8859_1));
+        channel.runPendingTasks();
+    }
+
+    private String output() {
+        channel.runPendingTasks();
+        return drainOutbound();
+    }
+
+    private String drainOutbound() {
+        StringBuilder sb = new StringBuilder();
+        Object o;
+        while ((o = channel.readOutbound()) != null) {
+            if (o instanceof ByteBuf b) {
+                sb.append(b.toString(StandardCharsets.ISO_8859_1));
+                b.release();
+            } else {
+                io.netty.util.ReferenceCountUtil.release(o);
+            }
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void answersAGetWithKeepAlive() {
+        open();
+        send("GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+        String out = output();
+        assertTrue(out.startsWith("HTTP/1.1 200 OK\r\n"), out);
+        assertTrue(out.endsWith("GET /a?b=1 0"), out);
+        assertTrue(channel.isOpen());
+    }
+
+    @Test
+    void readsTheRequestOneByteAtATime() {
+        open();
+        for (byte b : "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello".getBytes(StandardCharsets.US_ASCII)) {
+            channel.writeInbound(Unpooled.wrappedBuffer(new byte[] {b}));
+        }
+        String out = output();
+        assertTrue(out.endsWith("POST /up 5"), out);
+    }
+
+    @Test
+    void answersPipelinedRequestsInOrder() {
+        open();
+        send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+        String out = output();
+        assertTrue(out.indexOf("GET /1") < out.indexOf("GET /2") && out.indexOf("GET /2") < out.indexOf("GET /3"), out);
+        assertEquals(List.of("GET /1", "GET /2", "GET /3"), served);
+    }
+
+    @Test
+    void chunkedBodyIsDecodedAndSpilledToAFileWhenLarge() {
+        open();
+        send("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n01234567890123456789\r\n3\r\nabc\r\n0\r\n\r\n");
+        assertTrue(output().endsWith("POST /c 23"));
+    }
+
+    @Test
+    void malformedRequestLineIs400AndCloses() {
+        open();
+        send("GARBAGE\r\n\r\n");
+        String out = output();
+        assertTrue(out.startsWith("HTTP/1.1 400 "), out);
+        assertTrue(out.toLowerCase().contains("connection: close"), out);
+        assertFalse(channel.isOpen());
+    }
+
+    @Test
+    void overlongRequestLineIs414() {
+        open();
+        send("GET /" + "a".repeat(9000) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertTrue(output().startsWith("HTTP/1.1 414 "));
+    }
+
+    @Test
+    void oversizedHeadersAre431() {
+        open();
+        send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + "b".repeat(20000) + "\r\n\r\n");
+        assertTrue(output().startsWith("HTTP/1.1 431 "));
+    }
+
+    @Test
+    void contentLengthWithTransferEncodingIs400() {
+        open();
+        send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+        assertTrue(output().startsWith("HTTP/1.1 400 "));
+        assertTrue(served.isEmpty());
+    }
+
+    @Test
+    void invalidContentLengthIs400() {
+        open();
+        send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n");
+        assertTrue(output().startsWith("HTTP/1.1 400 "));
+    }
+
+    @Test
+    void bodyOverTheLimitIs413WithoutReadingIt() {
+        open();
+        send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
+        assertTrue(output().startsWith("HTTP/1.1 413 "));
+        assertTrue(served.isEmpty());
+    }
+
+    @Test
+    void chunkedBodyOverTheLimitIs413() {
+        open();
+        String chunk = "3e8\r\n" + "x".repeat(1000) + "\r\n";
+        send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk + chunk);
+        assertTrue(output().startsWith("HTTP/1.1 413 "));
+        assertTrue(served.isEmpty());
+    }
+
+    @Test
+    void expectContinueGets100BeforeTheBody() {
+        open();
+        send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+        assertEquals("HTTP/1.1 100 Continue\r\n\r\n", output());
+        send("ok");
+        assertTrue(output().endsWith("POST / 2"));
+    }
+
+    @Test
+    void unknownExpectationIs417() {
+        open();
+        send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: magic\r\n\r\nok");
+        assertTrue(output().startsWith("HTTP/1.1 417 "));
+    }
+
+    @Test
+    void fullWorkerQueueGets503AndTheConnectionStaysUsable() {
+        Executor full = task -> { throw new RejectedExecutionException("full"); };
+        open(ServerConfig.builder().build(), echo, full);
+        send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        String out = output();
+        assertTrue(out.startsWith("HTTP/1.1 503 "), out);
+        assertTrue(channel.isOpen());
+    }
+
+    @Test
+    void http10ClosesAfterTheResponse() {
+        open();
+        send("GET / HTTP/1.0\r\n\r\n");
+        String out = output();
+        assertTrue(out.startsWith("HTTP/1.1 200 "), out);
+        assertFalse(channel.isOpen());
+    }
+
+    @Test
+    void connectionCloseIsHonoured() {
+        open();
+        send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertTrue(output().toLowerCase().contains("connection: close"));
+        assertFalse(channel.isOpen());
+    }
+
+    @Test
+    void headResponseHasLengthButNoBody() {
+        open();
+        send("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n");
+        String out = output();
+        assertTrue(out.toLowerCase().contains("content-length: 9"), out);
+        assertTrue(out.endsWith("\r\n\r\n"), out);
+    }
+
+    @Test
+    void appFailureBeforeRespondingIs500() {
+        open(ServerConfig.builder().build(), exchange -> { throw new IllegalStateException("boom"); }, Runnable::run);
+        send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertTrue(output().startsWith("HTTP/1.1 500 "));
+        assertNull(channel.readOutbound());
+    }
+}

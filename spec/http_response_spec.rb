@@ -1,0 +1,205 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+require "rack"
+require "tempfile"
+
+# How Piston writes what an app returns: every kind of Rack body, status codes without bodies,
+# multi-value headers, refused headers, and body.close on every path.
+RSpec.describe "responses" do
+  RACK3 = !Rack.release.start_with?("2.")
+  CLOSED = Queue.new
+
+  # A body that records its close and can be told to raise or to go slowly.
+  class TrackedBody
+    def initialize(name, parts, delay: 0, raise_after: nil)
+      @name, @parts, @delay, @raise_after = name, parts, delay, raise_after
+    end
+
+    def each
+      @parts.each_with_index do |part, i|
+        raise "body failed on purpose" if @raise_after && i == @raise_after
+
+        sleep @delay if @delay.positive?
+        yield part
+      end
+    end
+
+    def close
+      CLOSED << @name
+    end
+  end
+
+  APP = lambda do |env|
+    case env["PATH_INFO"]
+    when "/array" then [200, { "content-type" => "text/plain" }, ["hello ", "world"]]
+    when "/each" then [200, { "content-type" => "text/plain" }, TrackedBody.new("each", %w[a b c])]
+    when "/slow" then [200, {}, TrackedBody.new("slow", ["first\n", "second\n"], delay: 1.0)]
+    when "/big" then [200, {}, TrackedBody.new("big", Array.new(400) { "x" * 65_536 })]
+    when "/raise-midway" then [200, {}, TrackedBody.new("raise-midway", %w[a b c], raise_after: 1)]
+    when "/file"
+      [200, { "content-type" => "application/octet-stream" }, FileBody.new(env["QUERY_STRING"])]
+    when "/stream"
+      [200, { "content-type" => "text/plain" }, lambda { |stream|
+        stream.write("streamed ")
+        stream.write("body")
+        stream.close
+      }]
+    when "/no-content" then [204, { "content-length" => "0" }, TrackedBody.new("204", [])]
+    when "/not-modified" then [304, {}, []]
+    when "/cookies"
+      cookies = RACK3 ? ["a=1", "b=2"] : "a=1\nb=2"
+      [200, { "set-cookie" => cookies, "content-type" => "text/plain" }, ["ok"]]
+    when "/crlf-value" then [200, { "x-bad" => "a\r\nInjected: yes" }, ["no"]]
+    when "/lf-name" then [200, { "x-bad\nInjected" => "yes" }, ["no"]]
+    when "/nul-value" then [200, { "x-bad" => "a\0b" }, ["no"]]
+    when "/raise" then raise "app failed on purpose"
+    when "/not-a-response" then :nonsense
+    else [404, {}, ["not found"]]
+    end
+  end
+
+  # A to_path body: the server sends the file itself.
+  class FileBody
+    def initialize(path)
+      @path = path
+    end
+
+    def to_path
+      @path
+    end
+
+    def each
+      yield File.binread(@path)
+    end
+
+    def close
+      CLOSED << "file"
+    end
+  end
+
+  before(:all) { @server = serve(APP, threads: 4, write_timeout: 3) }
+  after(:all) { @server&.stop }
+
+  before { CLOSED.clear }
+
+  def get(path, method: "GET")
+    RawHttp.open("127.0.0.1", @server.port, timeout: 10) do |http|
+      http.request("#{method} #{path} HTTP/1.1\r\nHost: h\r\n\r\n")
+      http.read_response
+    end
+  end
+
+  def closed_bodies(count)
+    Array.new(count) { Timeout.timeout(5) { CLOSED.pop } }
+  end
+
+  it "sends an Array body with a Content-Length" do
+    res = get("/array")
+    expect(res.status).to eq(200)
+    expect(res.body).to eq("hello world")
+    expect(res["content-length"]).to eq("11")
+  end
+
+  it "sends an each body chunked and closes it" do
+    res = get("/each")
+    expect(res.chunked?).to be(true)
+    expect(res.body).to eq("abc")
+    expect(closed_bodies(1)).to eq(["each"])
+  end
+
+  it "sends each chunk as it is produced" do
+    RawHttp.open("127.0.0.1", @server.port) do |http|
+      http.request("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+      head = http.read_head
+      expect(head.status).to eq(200)
+      expect(http.read_chunk(timeout: 3)).to eq("first\n")
+      expect(http.read_chunk(timeout: 3)).to eq("second\n")
+    end
+  end
+
+  it "sends a to_path body from the file and closes it" do
+    file = Tempfile.new("piston-file")
+    data = Random.new(3).bytes(300_000)
+    file.binmode
+    file.write(data)
+    file.flush
+    res = get("/file?#{file.path}")
+    expect(res.body.bytesize).to eq(data.bytesize)
+    expect(res.body).to eq(data)
+    expect(res["content-length"]).to eq(data.bytesize.to_s)
+    expect(closed_bodies(1)).to eq(["file"])
+  ensure
+    file&.close!
+  end
+
+  it "runs a rack 3 streaming body (call(stream))" do
+    res = get("/stream")
+    expect(res.status).to eq(200)
+    expect(res.body).to eq("streamed body")
+  end
+
+  it "sends no body for HEAD, 204 and 304" do
+    head = get("/array", method: "HEAD")
+    expect(head["content-length"]).to eq("11")
+    expect(head.body).to eq("")
+    no_content = get("/no-content")
+    expect(no_content.status).to eq(204)
+    expect(no_content.headers).not_to include("transfer-encoding")
+    expect(closed_bodies(1)).to eq(["204"])
+    expect(get("/not-modified").status).to eq(304)
+  end
+
+  it "sends multi-value headers as separate lines" do
+    res = get("/cookies")
+    expect(res.headers.values("set-cookie")).to eq(["a=1", "b=2"])
+  end
+
+  %w[/crlf-value /lf-name /nul-value].each do |path|
+    it "refuses a response header with CR, LF or NUL (#{path}) with a 500 and injects nothing" do
+      res = get(path)
+      expect(res.status).to eq(500)
+      expect(res.headers).not_to include("injected")
+      expect(res.headers).not_to include("x-bad")
+    end
+  end
+
+  it "answers 500 when the app raises, logs the backtrace, and keeps serving" do
+    log = capture_log { expect(get("/raise").status).to eq(500) }
+    expect(log).to include("app failed on purpose")
+    expect(log).to match(/http_response_spec\.rb:\d+/)
+    expect(get("/array").status).to eq(200)
+  end
+
+  it "answers 500 when the app returns something that is not a response" do
+    expect(get("/not-a-response").status).to eq(500)
+  end
+
+  it "cuts the response and still closes the body when it raises midway" do
+    RawHttp.open("127.0.0.1", @server.port) do |http|
+      http.request("GET /raise-midway HTTP/1.1\r\nHost: h\r\n\r\n")
+      head_res = http.read_head
+      expect(head_res.status).to eq(200)
+      expect { http.read_body(head_res) }.to raise_error(RawHttp::Error)
+    end
+    expect(closed_bodies(1)).to eq(["raise-midway"])
+  end
+
+  it "holds back a large body for a client that does not read, then cuts it and closes the body" do
+    sock = TCPSocket.new("127.0.0.1", @server.port)
+    sock.setsockopt(Socket::SOL_SOCKET, Socket::SO_RCVBUF, 4096)
+    sock.write("GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
+    # 25 MB are on offer; the write timeout (3 s) cuts the connection long before they could pile up
+    expect(closed_bodies(1)).to eq(["big"])
+  ensure
+    sock&.close
+  end
+
+  it "closes the body when the client disconnects mid-stream" do
+    sock = TCPSocket.new("127.0.0.1", @server.port)
+    sock.write("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+    sleep 0.3
+    sock.close
+    expect(closed_bodies(1)).to eq(["slow"])
+  end
+end
