@@ -9,6 +9,7 @@ require "jruby"
 require "stringio"
 require "uri" # Rack::Lint and many apps use URI without requiring it
 require "piston/version"
+require "piston/empty_input"
 
 module Piston
   JAR_DIR = File.expand_path("piston/jars", __dir__)

@@ -100,7 +100,7 @@ module Piston
     def build_config
       builder = Java::IoPistonServer::ServerConfig.builder.host(@host).port(@port).threads(@threads)
       @options.each do |name, value|
-        next if value.nil?
+        next if value.nil? || value == false
 
         method, conversion = OPTIONS.fetch(name)
         converted = conversion.is_a?(Proc) ? conversion.call(value) : Kernel.send(conversion, value)

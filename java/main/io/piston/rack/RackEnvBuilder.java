@@ -33,7 +33,7 @@ final class RackEnvBuilder {
     private final RubyClass stringIO;
     private final RubyClass fileClass;
     private final IRubyObject rackVersionValue;
-    private final RubyString emptyBody;
+    private final IRubyObject emptyInput;
 
     RackEnvBuilder(Ruby runtime, EnvKeys keys, boolean rack2, boolean multithread) {
         this.runtime = runtime;
@@ -45,7 +45,8 @@ final class RackEnvBuilder {
         RubyArray version = RubyArray.newArray(runtime, runtime.newFixnum(1), runtime.newFixnum(rack2 ? 6 : 3));
         version.setFrozen(true);
         this.rackVersionValue = version;
-        this.emptyBody = keys.empty;
+        this.emptyInput = runtime.getModule("Piston").getConstantAt("EmptyInput");
+        if (emptyInput == null) throw new IllegalStateException("Piston::EmptyInput is not loaded (require \"piston\")");
         if (stringIO == null) throw new IllegalStateException("StringIO is not loaded (require \"stringio\" first)");
     }
 
@@ -159,8 +160,8 @@ final class RackEnvBuilder {
             exchange.onFinished(() -> file.callMethod(runtime.getCurrentContext(), "close"));
             return file;
         }
-        RubyString content = body.size() == 0 ? emptyBody
-                : RubyString.newStringNoCopy(runtime, body.bytes(), 0, (int) body.size());
+        if (body.size() == 0) return emptyInput;
+        RubyString content = RubyString.newStringNoCopy(runtime, body.bytes(), 0, (int) body.size());
         return stringIO.newInstance(ctx, content, Block.NULL_BLOCK);
     }
 

@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# Hello-world HTTP benchmark on loopback: Piston running bench/hello.ru against the
+# plain-Netty ceiling (io.piston.bench.HelloCeilingServer), measured with wrk.
+#
+# Both servers are started once, warmed up, then measured in alternating runs
+# (ceiling, piston, ceiling, piston, ...) so drift in machine load hits both alike.
+# Prints a per-run table, medians, the piston/ceiling ratio, the servers' RSS, and a
+# markdown snippet for bench/README.md. Raw wrk output and server logs are kept in
+# $RESULTS_DIR.
+#
+# Environment (defaults in brackets):
+#   ROUNDS            measured runs per server [5]
+#   WRK_THREADS       wrk -t [1]
+#   WRK_CONNECTIONS   wrk -c [50]
+#   WRK_DURATION      wrk -d of each measured run, e.g. 5s, 1m [5s]
+#   WARMUP_PISTON     seconds of wrk against Piston before measuring [20]
+#   WARMUP_CEILING    seconds of wrk against the ceiling before measuring [5]
+#   PISTON_PORT       [9292]        CEILING_PORT      [9293]
+#   PISTON_THREADS    Ruby worker threads, substituted for {THREADS} [16]
+#   CEILING_THREADS   ceiling IO threads [number of cores]
+#   CEILING_JAVA_OPTS JVM options for the ceiling [-XX:+UseParallelGC, the collector bin/piston uses]
+#   PISTON_CMD        command starting Piston; {PORT}, {THREADS} and {CP} (the ceiling's
+#                     classpath) are substituted ['bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru']
+#   READY_TIMEOUT     seconds to wait for each server's port [120]
+#   RESULTS_DIR       where logs and raw wrk output go [a new /tmp/piston-bench.XXXXXX]
+#
+# Example, quick check of the script itself with a second ceiling standing in for Piston:
+#   ROUNDS=2 WRK_DURATION=2s WARMUP_PISTON=2 WARMUP_CEILING=2 \
+#   PISTON_CMD='java -cp {CP} io.piston.bench.HelloCeilingServer --bind 127.0.0.1 --port {PORT}' bench/http.sh
+set -euo pipefail
+export LC_ALL=C
+
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+    exit 0
+fi
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+ROUNDS=${ROUNDS:-5}
+WRK_THREADS=${WRK_THREADS:-1}
+WRK_CONNECTIONS=${WRK_CONNECTIONS:-50}
+WRK_DURATION=${WRK_DURATION:-5s}
+WARMUP_PISTON=${WARMUP_PISTON:-20}
+WARMUP_CEILING=${WARMUP_CEILING:-5}
+PISTON_PORT=${PISTON_PORT:-9292}
+CEILING_PORT=${CEILING_PORT:-9293}
+PISTON_THREADS=${PISTON_THREADS:-16}
+CEILING_THREADS=${CEILING_THREADS:-$(nproc)}
+CEILING_JAVA_OPTS=${CEILING_JAVA_OPTS--XX:+UseParallelGC}
+PISTON_CMD=${PISTON_CMD:-'bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru'}
+READY_TIMEOUT=${READY_TIMEOUT:-120}
+RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/piston-bench.XXXXXX")}
+mkdir -p "$RESULTS_DIR"
+
+WRK_OPTS=(-t"$WRK_THREADS" -c"$WRK_CONNECTIONS")
+declare -A PGID=() URL=() LOG=()
+WRK_PID=
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+command -v wrk >/dev/null || die "wrk not found"
+command -v curl >/dev/null || die "curl not found"
+[[ $PISTON_PORT != "$CEILING_PORT" ]] || die "PISTON_PORT and CEILING_PORT must differ"
+
+# Seconds in a wrk duration ("5s", "2m", "30").
+seconds() {
+    case $1 in
+        *m) echo $(( ${1%m} * 60 )) ;;
+        *s) echo "${1%s}" ;;
+        *) echo "$1" ;;
+    esac
+}
+
+port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+# --- build the ceiling (just this one class, independent of the rest of the tree) ---
+CEILING_SRC=java/main/io/piston/bench/HelloCeilingServer.java
+CEILING_CLASS=target/classes/io/piston/bench/HelloCeilingServer.class
+if [[ ! -s target/cp.txt ]]; then
+    log "resolving the dependency classpath (target/cp.txt)"
+    mvn -q dependency:build-classpath -Dmdep.outputFile=target/cp.txt >&2 || die "mvn dependency:build-classpath failed"
+fi
+CP="$ROOT/target/classes:$(cat target/cp.txt)"
+if [[ ! -f $CEILING_CLASS || $CEILING_SRC -nt $CEILING_CLASS ]]; then
+    log "compiling $CEILING_SRC"
+    mkdir -p target/classes
+    javac --release 17 -d target/classes -cp "$CP" "$CEILING_SRC" || die "javac failed"
+fi
+
+# --- servers: each in its own session so the whole tree can be stopped ---
+stop_server() {
+    local name=$1 pgid=${PGID[$1]:-}
+    [[ -n $pgid ]] || return 0
+    if kill -0 -- "-$pgid" 2>/dev/null; then
+        kill -TERM -- "-$pgid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL -- "-$pgid" 2>/dev/null || true
+    fi
+    unset "PGID[$name]"
+}
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    [[ -z ${WRK_PID:-} ]] || kill "$WRK_PID" 2>/dev/null || true
+    for name in "${!PGID[@]}"; do stop_server "$name"; done
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start_server() {
+    local name=$1 port=$2 cmd=$3
+    LOG[$name]=$RESULTS_DIR/$name.log
+    URL[$name]=http://127.0.0.1:$port/
+    log "starting $name: ${cmd//"$CP"/\$CP}"
+    # Not a process-group leader (no job control here), so setsid execs in place: $! is the new session id.
+    setsid bash -c "$cmd" </dev/null >"${LOG[$name]}" 2>&1 &
+    PGID[$name]=$!
+}
+
+wait_ready() {
+    local name=$1 port=$2 deadline=$((SECONDS + READY_TIMEOUT))
+    until port_open "$port"; do
+        if ! kill -0 -- "-${PGID[$name]}" 2>/dev/null; then
+            tail -n 20 "${LOG[$name]}" >&2
+            die "$name exited before listening on $port"
+        fi
+        (( SECONDS < deadline )) || { tail -n 20 "${LOG[$name]}" >&2; die "$name not listening on $port after ${READY_TIMEOUT}s"; }
+        sleep 0.25
+    done
+    for _ in $(seq 20); do grep -q 'Listening on' "${LOG[$name]}" && break; sleep 0.1; done
+    log "$name ready on $port: $(grep -m1 'Listening on' "${LOG[$name]}" || echo '(port open)')"
+}
+
+# Both must give the same 200 "Hello World!" or the comparison means nothing.
+check_response() {
+    local name=$1 out
+    out=$(curl -s -m 10 -o - -w '\n%{http_code}' "${URL[$name]}") || die "$name: request failed"
+    [[ $out == $'Hello World!\n200' ]] || die "$name: unexpected response: $out"
+}
+
+# RSS of every process in a server's session (the JVM, plus any launcher shell), from /proc.
+rss_kb() {
+    local field=$1 total=0 pid kb
+    for pid in $(pgrep -s "${PGID[$2]}" || true); do
+        kb=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+        total=$((total + ${kb:-0}))
+    done
+    echo "$total"
+}
+
+# --- measuring ---
+# wrk latency ("274.00us", "4.18ms", "1.02s") in milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+        printf "%.3f", n }'
+}
+
+# run_wrk NAME SECONDS OUTFILE [--latency]
+run_wrk() {
+    local name=$1 secs=$2 out=$3
+    shift 3
+    # In the background so a signal to this script is handled at once, not after the run.
+    timeout $((secs + 60)) wrk "${WRK_OPTS[@]}" -d"${secs}s" "$@" "${URL[$name]}" >"$out" 2>&1 &
+    WRK_PID=$!
+    wait "$WRK_PID" || { cat "$out" >&2; die "wrk against $name failed"; }
+    WRK_PID=
+}
+
+declare -a RUN_ROUND=() RUN_NAME=() RUN_RPS=() RUN_P50=() RUN_P99=() RUN_ERR=()
+measure() {
+    local name=$1 round=$2 out=$RESULTS_DIR/$1-$2.txt
+    run_wrk "$name" "$(seconds "$WRK_DURATION")" "$out" --latency
+    local rps p50 p99 err
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+    # Socket errors (connect/read/write/timeout) plus non-2xx responses.
+    err=$(awk '/Socket errors:/ { gsub(/,/, ""); s += $4 + $6 + $8 + $10 }
+               /Non-2xx or 3xx responses:/ { s += $5 } END { print s + 0 }' "$out")
+    [[ -n $rps ]] || { cat "$out" >&2; die "could not parse wrk output ($out)"; }
+    RUN_ROUND+=("$round") RUN_NAME+=("$name") RUN_RPS+=("$rps") RUN_P50+=("$p50") RUN_P99+=("$p99") RUN_ERR+=("$err")
+    printf '%-5s %-8s %12.0f %10.3f %10.3f %7s\n' "$round" "$name" "$rps" "$p50" "$p99" "$err"
+}
+
+# median NAME FIELD: median of one column over a server's runs.
+median() {
+    local -n col=RUN_$2
+    local i
+    for i in "${!RUN_NAME[@]}"; do
+        if [[ ${RUN_NAME[$i]} == "$1" ]]; then echo "${col[$i]}"; fi
+    done |
+        sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+runs_of() {
+    local i out=()
+    for i in "${!RUN_NAME[@]}"; do
+        if [[ ${RUN_NAME[$i]} == "$1" ]]; then out+=("$(printf '%.0f' "${RUN_RPS[$i]}")"); fi
+    done
+    (IFS=,; echo "${out[*]}" | sed 's/,/, /g')
+}
+
+# --- run ---
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+piston_cmd=${PISTON_CMD//\{PORT\}/$PISTON_PORT}
+piston_cmd=${piston_cmd//\{THREADS\}/$PISTON_THREADS}
+piston_cmd=${piston_cmd//\{CP\}/$CP}
+for port in "$CEILING_PORT" "$PISTON_PORT"; do
+    ! port_open "$port" || die "port $port is already in use (set CEILING_PORT / PISTON_PORT)"
+done
+start_server ceiling "$CEILING_PORT" \
+    "exec java $CEILING_JAVA_OPTS -cp '$CP' io.piston.bench.HelloCeilingServer --bind 127.0.0.1 --port $CEILING_PORT --threads $CEILING_THREADS"
+start_server piston "$PISTON_PORT" "$piston_cmd"
+wait_ready ceiling "$CEILING_PORT"
+wait_ready piston "$PISTON_PORT"
+check_response ceiling
+check_response piston
+
+if (( WARMUP_CEILING > 0 )); then
+    log "warming up ceiling for ${WARMUP_CEILING}s"
+    run_wrk ceiling "$WARMUP_CEILING" "$RESULTS_DIR/ceiling-warmup.txt"
+fi
+if (( WARMUP_PISTON > 0 )); then
+    log "warming up piston for ${WARMUP_PISTON}s"
+    run_wrk piston "$WARMUP_PISTON" "$RESULTS_DIR/piston-warmup.txt"
+fi
+
+echo
+echo "wrk ${WRK_OPTS[*]} -d$WRK_DURATION --latency, $ROUNDS alternating rounds"
+printf '%-5s %-8s %12s %10s %10s %7s\n' round server req/s p50_ms p99_ms errors
+for round in $(seq "$ROUNDS"); do
+    measure ceiling "$round"
+    measure piston "$round"
+done
+
+C_RPS=$(median ceiling RPS); P_RPS=$(median piston RPS)
+C_P50=$(median ceiling P50); P_P50=$(median piston P50)
+C_P99=$(median ceiling P99); P_P99=$(median piston P99)
+RATIO=$(awk -v p="$P_RPS" -v c="$C_RPS" 'BEGIN { printf "%.1f", (c > 0 ? 100 * p / c : 0) }')
+C_RSS=$(rss_kb VmRSS ceiling); P_RSS=$(rss_kb VmRSS piston)
+C_HWM=$(rss_kb VmHWM ceiling); P_HWM=$(rss_kb VmHWM piston)
+ERRORS=0; for e in "${RUN_ERR[@]}"; do ERRORS=$((ERRORS + e)); done
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+echo
+printf '%-8s %12s %10s %10s %10s %10s\n' median req/s p50_ms p99_ms RSS_MiB peak_MiB
+printf '%-8s %12.0f %10.3f %10.3f %10d %10d\n' ceiling "$C_RPS" "$C_P50" "$C_P99" $((C_RSS / 1024)) $((C_HWM / 1024))
+printf '%-8s %12.0f %10.3f %10.3f %10d %10d\n' piston "$P_RPS" "$P_P50" "$P_P99" $((P_RSS / 1024)) $((P_HWM / 1024))
+echo "piston/ceiling: $RATIO% of the requests/s"
+(( ERRORS == 0 )) || echo "WARNING: $ERRORS socket errors or non-2xx responses (see $RESULTS_DIR)"
+
+# --- markdown for bench/README.md ---
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+JAVA=$(java -version 2>&1 | awk 'NR == 1')
+WRK_VERSION=$( (wrk -v 2>&1 || true) | awk 'NR == 1 { print $1, $2 }')
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo "no commit")
+[[ -z $(git status --porcelain 2>/dev/null) ]] || COMMIT="$COMMIT (with uncommitted changes)"
+
+cat <<EOF
+
+----- markdown for bench/README.md -----
+### $(date -u '+%Y-%m-%d %H:%M UTC'), $COMMIT
+
+- Machine: $(nproc) cores ($CPU), $(uname -sr), shared by the servers and wrk; load average $LOAD_START at start, $LOAD_END at end
+- $JAVA; $WRK_VERSION
+- \`wrk ${WRK_OPTS[*]} -d$WRK_DURATION --latency\`, $ROUNDS alternating rounds after ${WARMUP_CEILING} s (ceiling) / ${WARMUP_PISTON} s (Piston) of warm-up
+- Piston: \`${PISTON_CMD}\` with {THREADS}=$PISTON_THREADS; ceiling: $CEILING_THREADS IO threads
+
+| Server | req/s (median) | p50 | p99 | req/s per run | RSS at end (peak) |
+|---|---:|---:|---:|---|---:|
+| Ceiling (plain Netty) | $(printf '%.0f' "$C_RPS") | $C_P50 ms | $C_P99 ms | $(runs_of ceiling) | $((C_RSS / 1024)) MiB ($((C_HWM / 1024)) MiB) |
+| Piston, \`bench/hello.ru\` | $(printf '%.0f' "$P_RPS") | $P_P50 ms | $P_P99 ms | $(runs_of piston) | $((P_RSS / 1024)) MiB ($((P_HWM / 1024)) MiB) |
+
+Piston reaches **$RATIO %** of the ceiling's requests/s.$( (( ERRORS == 0 )) || echo " ($ERRORS socket errors or non-2xx responses during the runs.)")
+----- end -----
+EOF
+log "raw output: $RESULTS_DIR"

@@ -1,0 +1,176 @@
+package io.piston.bench;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.ReadOnlyHttpHeaders;
+import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The ceiling for the HTTP benchmark: plain Netty answering every request with "Hello World!",
+ * no Ruby, no worker hand-off. One accept thread; the IO threads (default: one per core) parse,
+ * answer and write each request on the event loop that read it, flushing once per read batch.
+ */
+public final class HelloCeilingServer {
+    // Encoded once; every response writes a duplicate (own indexes, same memory). The buffer is
+    // unreleasable, so no shared reference count bounces between IO threads.
+    private static final ByteBuf BODY = Unpooled.unreleasableBuffer(
+            Unpooled.directBuffer(12).writeBytes("Hello World!".getBytes(StandardCharsets.US_ASCII)));
+
+    // Immutable header sets, built once and shared by all IO threads.
+    private static final CharSequence TWELVE = AsciiString.cached("12");
+    private static final HttpHeaders KEEP_ALIVE_11 = new ReadOnlyHttpHeaders(false,
+            HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_HTML, HttpHeaderNames.CONTENT_LENGTH, TWELVE);
+    private static final HttpHeaders KEEP_ALIVE_10 = new ReadOnlyHttpHeaders(false,
+            HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_HTML, HttpHeaderNames.CONTENT_LENGTH, TWELVE,
+            HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+    private static final HttpHeaders CLOSE = new ReadOnlyHttpHeaders(false,
+            HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_HTML, HttpHeaderNames.CONTENT_LENGTH, TWELVE,
+            HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    private static final HttpHeaders NO_TRAILERS = new ReadOnlyHttpHeaders(false);
+
+    /** One per connection: remembers the current request's version and keep-alive decision. */
+    private static final class HelloHandler extends ChannelInboundHandlerAdapter {
+        private boolean keepAlive = true;
+        private boolean closing;
+        private HttpVersion version = HttpVersion.HTTP_1_1;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                if (closing) return; // pipelined requests after a "Connection: close" one are dropped
+                if (msg instanceof HttpObject && ((HttpObject) msg).decoderResult().isFailure()) {
+                    badRequest(ctx);
+                    return;
+                }
+                if (msg instanceof HttpRequest) {
+                    HttpRequest req = (HttpRequest) msg;
+                    keepAlive = HttpUtil.isKeepAlive(req);
+                    version = req.protocolVersion();
+                }
+                // A request without a body arrives as HttpRequest + EMPTY_LAST_CONTENT: answer on the last part.
+                if (msg instanceof LastHttpContent) respond(ctx);
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        private void respond(ChannelHandlerContext ctx) {
+            HttpHeaders h = !keepAlive ? CLOSE : version == HttpVersion.HTTP_1_0 ? KEEP_ALIVE_10 : KEEP_ALIVE_11;
+            DefaultFullHttpResponse res = new DefaultFullHttpResponse(
+                    version, HttpResponseStatus.OK, BODY.duplicate(), h, NO_TRAILERS);
+            if (keepAlive) {
+                ctx.write(res, ctx.voidPromise()); // flushed in channelReadComplete
+            } else {
+                closing = true;
+                ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+            }
+        }
+
+        private void badRequest(ChannelHandlerContext ctx) {
+            closing = true;
+            HttpHeaders h = new ReadOnlyHttpHeaders(false,
+                    HttpHeaderNames.CONTENT_LENGTH, HttpHeaderValues.ZERO, HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.BAD_REQUEST,
+                    Unpooled.EMPTY_BUFFER, h, NO_TRAILERS)).addListener(ChannelFutureListener.CLOSE);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            ctx.flush(); // one syscall for all responses to a pipelined/batched read
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close(); // peer resets are routine under load; nothing to report
+        }
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        String bind = "127.0.0.1";
+        int port = 8080;
+        int threads = Runtime.getRuntime().availableProcessors();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            String v = i + 1 < args.length ? args[i + 1] : null;
+            if (v == null && !a.equals("-h") && !a.equals("--help")) usage("missing value for " + a);
+            switch (a) {
+                case "--port": case "-p": port = Integer.parseInt(v); i++; break;
+                case "--bind": case "-b": bind = v; i++; break;
+                case "--threads": case "-t": threads = Integer.parseInt(v); i++; break;
+                case "-h": case "--help": usage(null); break;
+                default: usage("unknown option " + a);
+            }
+        }
+
+        boolean epoll = Epoll.isAvailable();
+        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        Class<? extends ServerSocketChannel> channel = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        EventLoopGroup accept = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("ceiling-accept"), io);
+        EventLoopGroup workers = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("ceiling-io"), io);
+        try {
+            ServerBootstrap b = new ServerBootstrap()
+                    .group(accept, workers)
+                    .channel(channel)
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            // Default codec settings (header validation on), as the Piston core uses.
+                            ch.pipeline().addLast(new HttpServerCodec(), new HelloHandler());
+                        }
+                    });
+            Channel server = b.bind(new InetSocketAddress(bind, port)).sync().channel();
+            InetSocketAddress local = (InetSocketAddress) server.localAddress();
+            System.out.println("Listening on http://" + local.getAddress().getHostAddress() + ":" + local.getPort()
+                    + " (" + (epoll ? "epoll" : "nio") + ", " + threads + " IO threads)");
+            System.out.flush();
+            server.closeFuture().sync();
+        } finally {
+            accept.shutdownGracefully();
+            workers.shutdownGracefully();
+        }
+    }
+
+    private static void usage(String error) {
+        if (error != null) System.err.println("HelloCeilingServer: " + error);
+        System.err.println("usage: HelloCeilingServer [--port N] [--bind ADDR] [--threads N]");
+        System.exit(error == null ? 0 : 2);
+    }
+}

@@ -1,0 +1,118 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+require "open3"
+
+# bin/piston as a user runs it: options, banner, unbuffered output, access log, the built-in
+# config.ru loader, and graceful stop on TERM and INT.
+RSpec.describe "bin/piston" do
+  ROOT = File.expand_path("..", __dir__)
+  PISTON = File.join(ROOT, "bin", "piston")
+
+  # Starts bin/piston and waits for its "Listening on" line; yields [port, output reader].
+  def start_piston(*args, env: {})
+    out_r, out_w = IO.pipe
+    pid = Process.spawn(env, PISTON, "-b", "127.0.0.1", *args, out: out_w, err: out_w, pgroup: true)
+    out_w.close
+    output = +""
+    port = nil
+    Timeout.timeout(90) do
+      until port
+        line = out_r.gets or raise "piston exited before listening:\n#{output}"
+        output << line
+        port = line[%r{Listening on http://127\.0\.0\.1:(\d+)}, 1]&.to_i
+      end
+    end
+    reader = Thread.new { out_r.each_line { |l| output << l } rescue nil }
+    [pid, port, output, reader]
+  end
+
+  def stop_piston(pid, signal = "TERM")
+    Process.kill(signal, pid)
+    Timeout.timeout(30) { Process.wait(pid) }
+    $?
+  rescue Errno::ESRCH, Errno::ECHILD
+    nil
+  end
+
+  it "prints its options with --help and its version with -v" do
+    out, status = Open3.capture2e(PISTON, "--help")
+    expect(status).to be_success
+    %w[--port --bind --threads --environment --max-body --access-log --version --help].each do |flag|
+      expect(out).to include(flag)
+    end
+    out, status = Open3.capture2e(PISTON, "-v")
+    expect(status).to be_success
+    expect(out.strip).to match(/\Apiston \d+\.\d+\.\d+\z/)
+  end
+
+  it "explains a missing config.ru and a bad option" do
+    out, status = Open3.capture2e(PISTON, "/nonexistent/config.ru")
+    expect(status.exitstatus).to eq(1)
+    expect(out).to include("no /nonexistent/config.ru")
+    out, status = Open3.capture2e(PISTON, "--threads", "many")
+    expect(status.exitstatus).to eq(64)
+    expect(out).to include("--threads")
+  end
+
+  context "serving a config.ru" do
+    before(:all) do
+      @pid, @port, @output, @reader = start_piston("-p", "0", "-t", "3", "--access-log", "-e", "test",
+                                                   File.join(__dir__, "fixtures", "cli.ru"))
+    end
+    after(:all) { stop_piston(@pid) if @pid }
+
+    it "prints a startup banner with versions, transport, threads and address" do
+      expect(@output).to match(/Piston \d+\.\d+\.\d+ \(JRuby 9\.4|Piston \d+\.\d+\.\d+ \(JRuby 10/)
+      expect(@output).to include("Java ")
+      expect(@output).to match(/Transport: (epoll|nio)/)
+      expect(@output).to include("Ruby threads: 3")
+      expect(@output).to include("environment: test")
+    end
+
+    it "shows the app's puts at once and writes an access log line" do
+      res = RawHttp.get("127.0.0.1", @port, "/hello")
+      expect(res.body).to eq("hello from cli")
+      Timeout.timeout(5) { sleep 0.05 until @output.include?("app saw /hello") && @output.include?('"GET /hello HTTP/1.1" 200 14') }
+      expect(@output).to match(%r{127\.0\.0\.1 - - \[[^\]]+\] "GET /hello HTTP/1\.1" 200 14 \d+\.\d+})
+    end
+
+    it "finishes a request in flight on TERM, then exits" do
+      http = RawHttp.new("127.0.0.1", @port, timeout: 10)
+      http.request("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+      sleep 0.5
+      Process.kill("TERM", @pid)
+      res = http.read_response
+      expect(res.body).to eq("finished slowly")
+      expect(res["connection"]).to eq("close")
+      Timeout.timeout(30) { Process.wait(@pid) }
+      expect($?.exitstatus).to eq(0)
+      @pid = nil
+      @reader.join(5)
+      expect(@output).to include("TERM received")
+    ensure
+      http&.close
+    end
+  end
+
+  it "takes the port from PORT and stops on INT" do
+    port = TCPServer.open("127.0.0.1", 0) { |s| s.addr[1] }
+    pid, listening, output, reader = start_piston(File.join(__dir__, "fixtures", "cli.ru"), env: { "PORT" => port.to_s })
+    expect(listening).to eq(port)
+    expect(RawHttp.get("127.0.0.1", port, "/").status).to eq(200)
+    status = stop_piston(pid, "INT")
+    expect(status.exitstatus).to eq(0)
+    reader.join(5)
+    expect(output).to include("INT received")
+  end
+
+  it "runs a config.ru with use, map and run when no gems are installed" do
+    no_gems = { "GEM_PATH" => "/nonexistent", "GEM_HOME" => "/nonexistent", "RUBYLIB" => nil, "RUBYOPT" => nil }
+    pid, port, output, = start_piston("-p", "0", File.join(__dir__, "fixtures", "builtin.ru"), env: no_gems)
+    expect(output).to include("built-in config.ru loader")
+    expect(RawHttp.get("127.0.0.1", port, "/").body).to eq("ROOT BUILTIN!")
+    expect(RawHttp.get("127.0.0.1", port, "/admin/users").body).to eq("ADMIN /ADMIN /USERS!")
+  ensure
+    stop_piston(pid) if pid
+  end
+end
