@@ -6,13 +6,13 @@ require "open3"
 # bin/piston as a user runs it: options, banner, unbuffered output, access log, the built-in
 # config.ru loader, and graceful stop on TERM and INT.
 RSpec.describe "bin/piston" do
-  ROOT = File.expand_path("..", __dir__)
-  PISTON = File.join(ROOT, "bin", "piston")
+  CLI_ROOT = File.expand_path("..", __dir__)
+  CLI_PISTON = File.join(CLI_ROOT, "bin", "piston")
 
   # Starts bin/piston and waits for its "Listening on" line; yields [port, output reader].
   def start_piston(*args, env: {})
     out_r, out_w = IO.pipe
-    pid = Process.spawn(env, PISTON, "-b", "127.0.0.1", *args, out: out_w, err: out_w, pgroup: true)
+    pid = Process.spawn(env, CLI_PISTON, "-b", "127.0.0.1", *args, out: out_w, err: out_w, pgroup: true)
     out_w.close
     output = +""
     port = nil
@@ -36,21 +36,21 @@ RSpec.describe "bin/piston" do
   end
 
   it "prints its options with --help and its version with -v" do
-    out, status = Open3.capture2e(PISTON, "--help")
+    out, status = Open3.capture2e(CLI_PISTON, "--help")
     expect(status).to be_success
     %w[--port --bind --threads --environment --max-body --access-log --version --help].each do |flag|
       expect(out).to include(flag)
     end
-    out, status = Open3.capture2e(PISTON, "-v")
+    out, status = Open3.capture2e(CLI_PISTON, "-v")
     expect(status).to be_success
     expect(out.strip).to match(/\Apiston \d+\.\d+\.\d+\z/)
   end
 
   it "explains a missing config.ru and a bad option" do
-    out, status = Open3.capture2e(PISTON, "/nonexistent/config.ru")
+    out, status = Open3.capture2e(CLI_PISTON, "/nonexistent/config.ru")
     expect(status.exitstatus).to eq(1)
     expect(out).to include("no /nonexistent/config.ru")
-    out, status = Open3.capture2e(PISTON, "--threads", "many")
+    out, status = Open3.capture2e(CLI_PISTON, "--threads", "many")
     expect(status.exitstatus).to eq(64)
     expect(out).to include("--threads")
   end
@@ -110,7 +110,7 @@ RSpec.describe "bin/piston" do
     no_gems = { "GEM_PATH" => "/nonexistent", "GEM_HOME" => "/nonexistent", "RUBYLIB" => nil, "RUBYOPT" => nil }
     pid, port, output, = start_piston("-p", "0", File.join(__dir__, "fixtures", "builtin.ru"), env: no_gems)
     expect(output).to include("built-in config.ru loader")
-    expect(RawHttp.get("127.0.0.1", port, "/").body).to eq("ROOT BUILTIN!")
+    expect(RawHttp.get("127.0.0.1", port, "/").body).to eq("CLI_ROOT BUILTIN!")
     expect(RawHttp.get("127.0.0.1", port, "/admin/users").body).to eq("ADMIN /ADMIN /USERS!")
   ensure
     stop_piston(pid) if pid

@@ -5,7 +5,7 @@ require "spec_helper"
 # Connection handling: keep-alive, pipelining, timeouts, limits and bad input, all over raw
 # sockets, the way misbehaving clients really send them.
 RSpec.describe "connections" do
-  APP = lambda do |env|
+  CONNECTIONS_APP = lambda do |env|
     case env["PATH_INFO"]
     when "/sleep" then sleep(Float(env["QUERY_STRING"]))
     when "/echo" then return [200, {}, [env["rack.input"].read]]
@@ -14,7 +14,7 @@ RSpec.describe "connections" do
   end
 
   before(:all) do
-    @server = serve(APP, threads: 2, queue: 2, header_timeout: 1, idle_timeout: 1.5, max_body: 10_000)
+    @server = serve(CONNECTIONS_APP, threads: 2, queue: 2, header_timeout: 1, idle_timeout: 1.5, max_body: 10_000)
   end
   after(:all) { @server&.stop }
 

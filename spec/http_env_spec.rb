@@ -8,7 +8,7 @@ require "json"
 # The Rack env Piston builds, checked by Rack::Lint of whichever rack this run loaded (2.2 or 3.x)
 # and by an app that reports what it saw.
 RSpec.describe "the Rack env" do
-  REPORT = lambda do |env|
+  ENV_REPORT_APP = lambda do |env|
     input = env["rack.input"]
     body = input ? input.read : nil
     input&.rewind
@@ -30,7 +30,7 @@ RSpec.describe "the Rack env" do
     [200, { "content-type" => "application/json" }, [JSON.generate(seen)]]
   end
 
-  before(:all) { @server = serve(Rack::Lint.new(REPORT), threads: 4, body_memory: 4096) }
+  before(:all) { @server = serve(Rack::Lint.new(ENV_REPORT_APP), threads: 4, body_memory: 4096) }
   after(:all) { @server&.stop }
 
   def report(raw)

@@ -4,11 +4,11 @@ require "spec_helper"
 
 # rack.hijack (full and partial), rack.early_hints, rack.response_finished and rack.after_reply.
 RSpec.describe "hijack and response callbacks" do
-  EVENTS = Queue.new
+  HIJACK_EVENTS = Queue.new
 
-  APP = lambda do |env|
-    env["rack.after_reply"] << -> { EVENTS << [:after_reply, env["PATH_INFO"]] }
-    env["rack.response_finished"] << ->(e, status, _headers, error) { EVENTS << [:finished, e["PATH_INFO"], status, error&.message] }
+  HIJACK_APP = lambda do |env|
+    env["rack.after_reply"] << -> { HIJACK_EVENTS << [:after_reply, env["PATH_INFO"]] }
+    env["rack.response_finished"] << ->(e, status, _headers, error) { HIJACK_EVENTS << [:finished, e["PATH_INFO"], status, error&.message] }
     case env["PATH_INFO"]
     when "/full"
       io = env["rack.hijack"].call
@@ -31,12 +31,12 @@ RSpec.describe "hijack and response callbacks" do
     end
   end
 
-  before(:all) { @server = serve(APP, threads: 4) }
+  before(:all) { @server = serve(HIJACK_APP, threads: 4) }
   after(:all) { @server&.stop }
-  before { EVENTS.clear }
+  before { HIJACK_EVENTS.clear }
 
   def events(count)
-    Array.new(count) { Timeout.timeout(5) { EVENTS.pop } }
+    Array.new(count) { Timeout.timeout(5) { HIJACK_EVENTS.pop } }
   end
 
   it "hands the raw connection to the app on a full hijack" do

@@ -7,8 +7,8 @@ require "tempfile"
 # How Piston writes what an app returns: every kind of Rack body, status codes without bodies,
 # multi-value headers, refused headers, and body.close on every path.
 RSpec.describe "responses" do
-  RACK3 = !Rack.release.start_with?("2.")
-  CLOSED = Queue.new
+  RESPONSES_RACK3 = !Rack.release.start_with?("2.")
+  RESPONSES_CLOSED = Queue.new
 
   # A body that records its close and can be told to raise or to go slowly.
   class TrackedBody
@@ -26,11 +26,11 @@ RSpec.describe "responses" do
     end
 
     def close
-      CLOSED << @name
+      RESPONSES_CLOSED << @name
     end
   end
 
-  APP = lambda do |env|
+  RESPONSES_APP = lambda do |env|
     case env["PATH_INFO"]
     when "/array" then [200, { "content-type" => "text/plain" }, ["hello ", "world"]]
     when "/each" then [200, { "content-type" => "text/plain" }, TrackedBody.new("each", %w[a b c])]
@@ -48,7 +48,7 @@ RSpec.describe "responses" do
     when "/no-content" then [204, { "content-length" => "0" }, TrackedBody.new("204", [])]
     when "/not-modified" then [304, {}, []]
     when "/cookies"
-      cookies = RACK3 ? ["a=1", "b=2"] : "a=1\nb=2"
+      cookies = RESPONSES_RACK3 ? ["a=1", "b=2"] : "a=1\nb=2"
       [200, { "set-cookie" => cookies, "content-type" => "text/plain" }, ["ok"]]
     when "/crlf-value" then [200, { "x-bad" => "a\r\nInjected: yes" }, ["no"]]
     when "/lf-name" then [200, { "x-bad\nInjected" => "yes" }, ["no"]]
@@ -74,14 +74,14 @@ RSpec.describe "responses" do
     end
 
     def close
-      CLOSED << "file"
+      RESPONSES_CLOSED << "file"
     end
   end
 
-  before(:all) { @server = serve(APP, threads: 4, write_timeout: 3) }
+  before(:all) { @server = serve(RESPONSES_APP, threads: 4, write_timeout: 3) }
   after(:all) { @server&.stop }
 
-  before { CLOSED.clear }
+  before { RESPONSES_CLOSED.clear }
 
   def get(path, method: "GET")
     RawHttp.open("127.0.0.1", @server.port, timeout: 10) do |http|
@@ -91,7 +91,7 @@ RSpec.describe "responses" do
   end
 
   def closed_bodies(count)
-    Array.new(count) { Timeout.timeout(5) { CLOSED.pop } }
+    Array.new(count) { Timeout.timeout(5) { RESPONSES_CLOSED.pop } }
   end
 
   it "sends an Array body with a Content-Length" do

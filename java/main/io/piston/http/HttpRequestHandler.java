@@ -49,6 +49,10 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     private HttpExchange active;
     private HijackedConnection hijacked;
     private ScheduledFuture<?> timer;
+    private boolean timerArmed;
+    private boolean timerAnswers408;
+    private long timerDeadline;
+    private long timerFiresAt;
     private boolean servedOne;
 
     HttpRequestHandler(HttpServerContext server) {
@@ -272,6 +276,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         cancelTimer();
+        if (timer != null) timer.cancel(false);
         if (active != null) active.clientClosed();
         if (hijacked != null) hijacked.closedByPeer();
         if (readingBody != null) readingBody.discard();
@@ -287,29 +292,45 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * One timer per connection. Waiting for headers (or a stalled body) ends with 408; an idle
-     * keep-alive connection just closes.
+     * One timer per connection, rescheduled only when it fires: arming and cancelling just move
+     * a deadline, so a busy keep-alive connection does no timer work per request. Waiting for
+     * headers (or a stalled body) ends with 408; an idle keep-alive connection just closes.
      */
     private void armTimer(Duration after, boolean requestTimeout) {
-        cancelTimer();
-        boolean answer408 = requestTimeout && (readingRequest != null || !servedOne);
-        timer = ctx.executor().schedule(() -> {
+        timerDeadline = System.nanoTime() + after.toNanos();
+        timerAnswers408 = requestTimeout && (readingRequest != null || !servedOne);
+        timerArmed = true;
+        if (timer != null && timerFiresAt - timerDeadline > 0) {
+            timer.cancel(false); // the new deadline is earlier than the scheduled check
             timer = null;
-            if (active != null || hijacked != null) return;
-            if (answer408 && readingRequest == null && servedOne) return;
-            if (answer408) {
-                Log.warn(ctx.channel().remoteAddress() + " 408: request not received within " + after.toSeconds() + " s");
-                sendError(408, true);
-            } else {
-                ctx.close();
-            }
-        }, after.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        if (timer == null) scheduleTimer(after.toNanos());
+    }
+
+    private void scheduleTimer(long delayNanos) {
+        timerFiresAt = System.nanoTime() + delayNanos;
+        timer = ctx.executor().schedule(this::timerFired, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void timerFired() {
+        timer = null;
+        if (!timerArmed || active != null || hijacked != null || !ctx.channel().isActive()) return;
+        long left = timerDeadline - System.nanoTime();
+        if (left > 0) {
+            scheduleTimer(left);
+            return;
+        }
+        timerArmed = false;
+        if (timerAnswers408) {
+            Log.warn(ctx.channel().remoteAddress() + " 408: request not received in time");
+            discarding = true;
+            sendError(408, true);
+        } else {
+            ctx.close();
+        }
     }
 
     private void cancelTimer() {
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
-        }
+        timerArmed = false;
     }
 }

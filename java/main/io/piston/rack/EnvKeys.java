@@ -12,7 +12,8 @@ import org.jruby.util.ByteList;
  * threads; the header-name cache fills concurrently and is bounded against random names.
  */
 final class EnvKeys {
-    private static final int MAX_CACHED_HEADERS = 512;
+    /** Bound of each cache below, so random header names or hosts cannot grow memory. */
+    static final int MAX_CACHED = 512;
 
     final Ruby runtime;
     final RubyString requestMethod, scriptName, pathInfo, queryString, serverName, serverPort, serverProtocol,
@@ -23,6 +24,9 @@ final class EnvKeys {
     final RubyString empty, http, http10, http11, localhost;
     private final RubyString[] methods;
     private final ConcurrentHashMap<String, RubyString> headerKeys = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<java.net.InetAddress, RubyString> addresses = new ConcurrentHashMap<>();
+    /** Host header value to frozen [SERVER_NAME, SERVER_PORT]. */
+    final ConcurrentHashMap<String, RubyString[]> hostCache = new ConcurrentHashMap<>();
 
     EnvKeys(Ruby runtime, String software) {
         this.runtime = runtime;
@@ -81,6 +85,15 @@ final class EnvKeys {
         return key(name);
     }
 
+    /** REMOTE_ADDR for a client address, frozen and cached. */
+    RubyString address(java.net.InetAddress address) {
+        RubyString cached = addresses.get(address);
+        if (cached != null) return cached;
+        RubyString s = key(address.getHostAddress());
+        if (addresses.size() < MAX_CACHED) addresses.put(address, s);
+        return s;
+    }
+
     /**
      * The env key for a request header ({@code X-Forwarded-For} becomes {@code HTTP_X_FORWARDED_FOR}),
      * cached for names seen often.
@@ -96,7 +109,7 @@ final class EnvKeys {
             else sb.append(c);
         }
         RubyString k = key(sb.toString());
-        if (headerKeys.size() < MAX_CACHED_HEADERS) headerKeys.put(name, k);
+        if (headerKeys.size() < MAX_CACHED) headerKeys.put(name, k);
         return k;
     }
 }

@@ -47,9 +47,9 @@ public final class RackApplication implements Application {
         try {
             env = envBuilder.build(ctx, exchange);
             HijackCall hijack = HijackCall.create(runtime, exchange, env, keys.rackHijackIo);
-            env.fastASetCheckString(runtime, keys.rackHijackP, runtime.getTrue());
-            env.fastASetCheckString(runtime, keys.rackHijack, hijack);
-            env.fastASetCheckString(runtime, keys.rackEarlyHints, EarlyHints.create(runtime, exchange));
+            env.fastASet(keys.rackHijackP, runtime.getTrue());
+            env.fastASet(keys.rackHijack, hijack);
+            env.fastASet(keys.rackEarlyHints, EarlyHints.create(runtime, exchange));
             response = callSite.call(ctx, app, app, env);
             if (hijack.used()) {
                 responder.closeBody(ctx, response);

@@ -53,26 +53,25 @@ final class RackEnvBuilder {
     RubyHash build(ThreadContext ctx, HttpExchange exchange) {
         HttpRequest request = exchange.request();
         RubyHash env = new RubyHash(runtime, 32);
-        env.fastASetCheckString(runtime, keys.requestMethod, keys.method(request.method().name()));
+        env.fastASet(keys.requestMethod, keys.method(request.method().name()));
         setPathAndQuery(env, request.uri());
-        env.fastASetCheckString(runtime, keys.scriptName, keys.empty);
-        env.fastASetCheckString(runtime, keys.serverProtocol,
+        env.fastASet(keys.scriptName, keys.empty);
+        env.fastASet(keys.serverProtocol,
                 request.protocolVersion().equals(HttpVersion.HTTP_1_0) ? keys.http10 : keys.http11);
         InetSocketAddress remote = exchange.remoteAddress();
-        env.fastASetCheckString(runtime, keys.remoteAddr, remote == null ? keys.empty
-                : RubyString.newString(runtime, remote.getAddress().getHostAddress()));
+        env.fastASet(keys.remoteAddr, remote == null ? keys.empty : keys.address(remote.getAddress()));
         setHeaders(env, request, exchange.body());
         setServerNameAndPort(env, request, exchange.localAddress());
-        env.fastASetCheckString(runtime, keys.rackUrlScheme, keys.http);
-        env.fastASetCheckString(runtime, keys.rackInput, input(ctx, exchange));
-        env.fastASetCheckString(runtime, keys.rackErrors, runtime.getGlobalVariables().get("$stderr"));
-        env.fastASetCheckString(runtime, keys.rackMultithread, runtime.newBoolean(multithread));
-        env.fastASetCheckString(runtime, keys.rackMultiprocess, runtime.getFalse());
-        env.fastASetCheckString(runtime, keys.rackRunOnce, runtime.getFalse());
-        env.fastASetCheckString(runtime, keys.serverSoftware, keys.serverSoftwareValue);
-        if (rack2) env.fastASetCheckString(runtime, keys.rackVersion, rackVersionValue);
-        env.fastASetCheckString(runtime, keys.rackResponseFinished, RubyArray.newArray(runtime));
-        env.fastASetCheckString(runtime, keys.rackAfterReply, RubyArray.newArray(runtime));
+        env.fastASet(keys.rackUrlScheme, keys.http);
+        env.fastASet(keys.rackInput, input(ctx, exchange));
+        env.fastASet(keys.rackErrors, runtime.getGlobalVariables().get("$stderr"));
+        env.fastASet(keys.rackMultithread, runtime.newBoolean(multithread));
+        env.fastASet(keys.rackMultiprocess, runtime.getFalse());
+        env.fastASet(keys.rackRunOnce, runtime.getFalse());
+        env.fastASet(keys.serverSoftware, keys.serverSoftwareValue);
+        if (rack2) env.fastASet(keys.rackVersion, rackVersionValue);
+        env.fastASet(keys.rackResponseFinished, RubyArray.newArray(runtime));
+        env.fastASet(keys.rackAfterReply, RubyArray.newArray(runtime));
         return env;
     }
 
@@ -90,8 +89,8 @@ final class RackEnvBuilder {
         int q = uri.indexOf('?', start);
         String path = q < 0 ? uri.substring(start) : uri.substring(start, q);
         if (path.isEmpty()) path = "/";
-        env.fastASetCheckString(runtime, keys.pathInfo, binary(path));
-        env.fastASetCheckString(runtime, keys.queryString, q < 0 ? keys.empty : binary(uri.substring(q + 1)));
+        env.fastASet(keys.pathInfo, binary(path));
+        env.fastASet(keys.queryString, q < 0 ? keys.empty : binary(uri.substring(q + 1)));
     }
 
     private void setHeaders(RubyHash env, HttpRequest request, RequestBody body) {
@@ -115,23 +114,34 @@ final class RackEnvBuilder {
             RubyString value = binary(header.getValue());
             IRubyObject previous = env.fastARef(key);
             if (previous == null) {
-                env.fastASetCheckString(runtime, key, value);
+                env.fastASet(key, value);
             } else {
                 RubyString joined = ((RubyString) previous).strDup(runtime);
                 joined.cat(key == keys.headerKey("cookie") ? "; ".getBytes(StandardCharsets.US_ASCII) : ", ".getBytes(StandardCharsets.US_ASCII));
                 joined.cat(value.getByteList());
-                env.fastASetCheckString(runtime, key, joined);
+                env.fastASet(key, joined);
             }
         }
         if (chunked) {
             // the body arrives decoded and complete: describe it by its length
             env.delete(runtime.getCurrentContext(), keys.httpTransferEncoding, Block.NULL_BLOCK);
-            env.fastASetCheckString(runtime, keys.contentLength, RubyString.newString(runtime, Long.toString(body.size())));
+            env.fastASet(keys.contentLength, RubyString.newString(runtime, Long.toString(body.size())));
         }
     }
 
     private void setServerNameAndPort(RubyHash env, HttpRequest request, InetSocketAddress local) {
         String host = request.headers().get(HttpHeaderNames.HOST);
+        RubyString[] cached = host == null ? null : keys.hostCache.get(host);
+        if (cached == null) {
+            cached = splitHost(host, local);
+            if (host != null && keys.hostCache.size() < EnvKeys.MAX_CACHED) keys.hostCache.put(host, cached);
+        }
+        env.fastASet(keys.serverName, cached[0]);
+        env.fastASet(keys.serverPort, cached[1]);
+    }
+
+    /** SERVER_NAME and SERVER_PORT from a Host header ("example.com:8080", "[::1]:3000"). */
+    private RubyString[] splitHost(String host, InetSocketAddress local) {
         String name;
         String port = null;
         if (host == null || host.isEmpty()) {
@@ -145,11 +155,15 @@ final class RackEnvBuilder {
             name = colon < 0 ? host : host.substring(0, colon);
             if (colon >= 0) port = host.substring(colon + 1);
         }
-        if (port == null || port.isEmpty() || !port.chars().allMatch(Character::isDigit)) {
+        if (port == null || port.isEmpty() || !isDigits(port)) {
             port = host == null ? (local == null ? "80" : Integer.toString(local.getPort())) : "80";
         }
-        env.fastASetCheckString(runtime, keys.serverName, binary(name));
-        env.fastASetCheckString(runtime, keys.serverPort, binary(port));
+        return new RubyString[] {keys.key(name), keys.key(port)};
+    }
+
+    private static boolean isDigits(String s) {
+        for (int i = 0; i < s.length(); i++) if (s.charAt(i) < '0' || s.charAt(i) > '9') return false;
+        return true;
     }
 
     private IRubyObject input(ThreadContext ctx, HttpExchange exchange) {
