@@ -110,7 +110,7 @@ RSpec.describe "bin/piston" do
     no_gems = { "GEM_PATH" => "/nonexistent", "GEM_HOME" => "/nonexistent", "RUBYLIB" => nil, "RUBYOPT" => nil }
     pid, port, output, = start_piston("-p", "0", File.join(__dir__, "fixtures", "builtin.ru"), env: no_gems)
     expect(output).to include("built-in config.ru loader")
-    expect(RawHttp.get("127.0.0.1", port, "/").body).to eq("CLI_ROOT BUILTIN!")
+    expect(RawHttp.get("127.0.0.1", port, "/").body).to eq("ROOT BUILTIN!")
     expect(RawHttp.get("127.0.0.1", port, "/admin/users").body).to eq("ADMIN /ADMIN /USERS!")
   ensure
     stop_piston(pid) if pid

@@ -11,7 +11,9 @@ RSpec.describe "the Rack env" do
   ENV_REPORT_APP = lambda do |env|
     input = env["rack.input"]
     body = input ? input.read : nil
-    input&.rewind
+    # rack 3.1's Lint wrapper hides rewind; Piston's own input is rewindable under both
+    raw_input = input && (input.instance_variable_get(:@input) || input)
+    raw_input&.rewind
     seen = {
       "method" => env["REQUEST_METHOD"], "script_name" => env["SCRIPT_NAME"], "path" => env["PATH_INFO"],
       "query" => env["QUERY_STRING"], "server_name" => env["SERVER_NAME"], "server_port" => env["SERVER_PORT"],
@@ -19,8 +21,8 @@ RSpec.describe "the Rack env" do
       "content_type" => env["CONTENT_TYPE"], "content_length" => env["CONTENT_LENGTH"],
       "http" => env.select { |k, _| k.start_with?("HTTP_") },
       "body_size" => body&.bytesize, "body_digest" => body && body.sum,
-      "body_encoding" => body&.encoding&.to_s, "rewound_again" => input&.read&.bytesize,
-      "input_class" => (input.instance_variable_get(:@input) || input).class.name, "rack_version" => env["rack.version"],
+      "body_encoding" => body&.encoding&.to_s, "rewound_again" => raw_input&.read&.bytesize,
+      "input_class" => raw_input.class.name, "rack_version" => env["rack.version"],
       "multithread" => env["rack.multithread"], "hijack?" => env["rack.hijack?"],
       "keys_frozen" => env.keys.all?(&:frozen?), "hash_class" => env.class.name,
       "errors" => env["rack.errors"].respond_to?(:puts) && env["rack.errors"].respond_to?(:write),
@@ -57,7 +59,7 @@ RSpec.describe "the Rack env" do
     if Rack.release.start_with?("2.")
       expect(seen["rack_version"]).to eq([1, 6])
     else
-      expect(seen).not_to have_key("rack_version").or include("rack_version" => nil)
+      expect(seen["rack_version"]).to be_nil
     end
   end
 
@@ -100,7 +102,15 @@ RSpec.describe "the Rack env" do
     seen = report("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: #{body.bytesize}\r\n\r\n#{body}")
     expect(seen).to include("body_size" => body.bytesize, "body_digest" => body.sum, "rewound_again" => body.bytesize,
                             "input_class" => "File")
-    expect(Dir[File.join(Dir.tmpdir, "piston-body-*")] - before).to be_empty
+    # the file goes when the exchange ends, just after the response is handed to the socket
+    left = nil
+    20.times do
+      left = Dir[File.join(Dir.tmpdir, "piston-body-*")] - before
+      break if left.empty?
+
+      sleep 0.1
+    end
+    expect(left).to be_empty
   end
 
   it "answers Expect: 100-continue before the body is sent" do
