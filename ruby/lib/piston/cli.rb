@@ -65,6 +65,21 @@ module Piston
         o.on("--shutdown-timeout SECONDS", Float, "Grace period for requests at stop (default 10)") do |v|
           options[:shutdown_timeout] = v
         end
+        o.on("--max-message SIZE", "Largest incoming WebSocket message, e.g. 4m (default 1m); larger: close 1009") do |v|
+          options[:max_message] = size(v)
+        end
+        o.on("--ping SECONDS", Float, "Idle seconds before a WebSocket ping / SSE comment (default 40)") do |v|
+          options[:ping_interval] = v
+        end
+        o.on("--max-outbound SIZE", "Bytes queued for one WebSocket/SSE client before it is closed as slow (default 8m)") do |v|
+          options[:max_outbound_bytes] = size(v)
+        end
+        o.on("--max-outbound-messages N", Integer, "Writes queued for one client before it is closed as slow (default 16384)") do |v|
+          options[:max_outbound_messages] = v
+        end
+        o.on("--[no-]deflate", "WebSocket permessage-deflate when the client offers it (default on)") do |v|
+          options[:deflate] = v
+        end
         o.on("-v", "--version", "Print the version and exit") do
           @out.puts "piston #{VERSION}"
           return nil

@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "piston/upgrade"
+
 module Piston
   # A Piston server inside this JRuby process. The Java core accepts connections on its own
   # threads and calls the app on its Ruby worker threads; this object starts and stops it.
@@ -25,11 +27,21 @@ module Piston
       access_log: [:accessLog, :String],
       environment: [:environment, :String]
     }.freeze
+    # WebSocket / SSE options => [UpgradeConfig.Builder method, conversion]
+    UPGRADE_OPTIONS = {
+      max_message: [:maxMessage, :Integer],
+      ping_interval: [:pingInterval, SECONDS],
+      max_outbound_bytes: [:maxOutboundBytes, :Integer],
+      max_outbound_messages: [:maxOutboundMessages, :Integer],
+      max_inbound_messages: [:maxInboundMessages, :Integer],
+      close_timeout: [:closeTimeout, SECONDS],
+      deflate: [:deflate, ->(v) { v ? true : false }]
+    }.freeze
 
     attr_reader :app, :options
 
     def initialize(app, host: "0.0.0.0", port: 3000, threads: 16, **options)
-      unknown = options.keys - OPTIONS.keys
+      unknown = options.keys - OPTIONS.keys - UPGRADE_OPTIONS.keys
       raise ArgumentError, "unknown option(s): #{unknown.join(', ')}" unless unknown.empty?
       raise ArgumentError, "app must respond to call" unless app.respond_to?(:call)
 
@@ -46,7 +58,11 @@ module Piston
 
       rack_app = Java::IoPistonRack::RackApplication.new(JRuby.runtime, @app, Server.rack2?, @threads > 1,
                                                           "Piston #{VERSION}")
-      @java = Java::IoPistonServer::PistonServer.new(build_config, rack_app).start
+      @upgrades = Java::IoPistonUpgrade::UpgradeServer.new(JRuby.runtime, build_upgrade_config)
+      rack_app.upgrades = @upgrades
+      @java = Java::IoPistonServer::PistonServer.new(build_config, rack_app)
+      @java.beforeStop(@upgrades.shutdownHook)
+      @java.start
       self
     rescue Java::JavaIo::IOException => e
       @java = nil
@@ -100,9 +116,23 @@ module Piston
     def build_config
       builder = Java::IoPistonServer::ServerConfig.builder.host(@host).port(@port).threads(@threads)
       @options.each do |name, value|
-        next if value.nil? || value == false
+        next if value.nil? || value == false || UPGRADE_OPTIONS.key?(name)
 
         method, conversion = OPTIONS.fetch(name)
+        converted = conversion.is_a?(Proc) ? conversion.call(value) : Kernel.send(conversion, value)
+        builder.send(method, converted)
+      end
+      builder.build
+    rescue Java::JavaLang::IllegalArgumentException => e
+      raise ArgumentError, e.message
+    end
+
+    def build_upgrade_config
+      builder = Java::IoPistonUpgrade::UpgradeConfig.builder
+      @options.each do |name, value|
+        next if value.nil? || !UPGRADE_OPTIONS.key?(name)
+
+        method, conversion = UPGRADE_OPTIONS.fetch(name)
         converted = conversion.is_a?(Proc) ? conversion.call(value) : Kernel.send(conversion, value)
         builder.send(method, converted)
       end
@@ -113,18 +143,28 @@ module Piston
   end
 
   # Runs an app until INT or TERM, then stops gracefully. Returns the stopped server.
+  #
+  #   Piston.run(app, host: "127.0.0.1", port: 8080, threads: 8, max_body: 10 * 1024**2)
+  #   Piston.run(app, port: 0) { |server| puts "on port #{server.port}" }  # yields once started
+  #
+  # Takes every Piston::Server option. It also returns when something else stops the server
+  # (server.stop from another thread, as Sinatra's and rackup's shutdown do). The signal
+  # handlers it installs are put back afterwards.
   def self.run(app, host: "0.0.0.0", port: 3000, threads: 16, **options)
     server = Server.new(app, host: host, port: port, threads: threads, **options).start
     yield server if block_given?
-    signal = wait_for_stop_signal
-    $stdout.puts "* #{signal} received, stopping gracefully"
+    signal = wait_for_stop_signal(server)
+    $stdout.puts "* #{signal} received, stopping gracefully" if signal
     server.stop
   end
 
-  # Blocks the calling thread until INT or TERM arrives; returns the signal's name.
-  def self.wait_for_stop_signal
+  # Blocks the calling thread until INT or TERM arrives and returns the signal's name, or, given
+  # a server, until that server has stopped (then nil).
+  def self.wait_for_stop_signal(server = nil)
     signals = Queue.new
     previous = %w[INT TERM].to_h { |sig| [sig, trap(sig) { signals << sig }] }
+    # Ends by itself once the server has stopped (Piston.run stops it after a signal).
+    server && Thread.new { server.join; signals << nil }
     signals.pop
   ensure
     previous&.each { |sig, handler| trap(sig, handler || "DEFAULT") }

@@ -224,6 +224,25 @@ public final class HttpExchange {
         return raw;
     }
 
+    /**
+     * Hands the connection to another protocol (rack.upgrade: WebSocket, SSE): {@code head} goes
+     * out through the HTTP codec, then HTTP handling of this connection ends and {@code takeover}
+     * installs the new protocol's handlers, on the IO thread. Worker thread.
+     */
+    public void upgrade(io.netty.handler.codec.http.HttpResponse head,
+                        java.util.function.Consumer<io.netty.channel.ChannelPipeline> takeover) {
+        checkStage(Stage.NEW);
+        stage = Stage.DONE;
+        status = head.status().code();
+        ctx.channel().eventLoop().execute(() -> connection.upgraded(this, head, takeover));
+        finished();
+    }
+
+    /** The worker pool that serves this connection (upgraded connections run their callbacks there). */
+    public java.util.concurrent.Executor workers() {
+        return connection.workers();
+    }
+
     /** Partial hijack: after the headers went out with {@link #begin}, hands over the raw socket. */
     public HijackedConnection hijackAfterHeaders() {
         checkStage(Stage.STREAMING);

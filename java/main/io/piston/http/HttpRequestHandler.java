@@ -253,6 +253,39 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         ctx.channel().config().setAutoRead(true);
     }
 
+    /**
+     * IO thread: the app upgraded the connection (rack.upgrade). The response head goes out
+     * through the codec, the HTTP handlers leave the pipeline, and {@code takeover} adds the new
+     * protocol's; bytes the codec still held reach them when the codec is removed last.
+     */
+    void upgraded(HttpExchange exchange, io.netty.handler.codec.http.HttpResponse head,
+                  java.util.function.Consumer<io.netty.channel.ChannelPipeline> takeover) {
+        if (exchange != active) {
+            ReferenceCountUtil.release(head);
+            return;
+        }
+        active = null;
+        cancelTimer();
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+        for (Pending p : waiting) if (p.body != null) p.body.discard();
+        waiting.clear();
+        io.netty.channel.ChannelPipeline pipeline = ctx.pipeline();
+        if (ctx.channel().isActive()) ctx.writeAndFlush(head);
+        else ReferenceCountUtil.release(head);
+        pipeline.remove(this);
+        takeover.accept(pipeline);
+        if (pipeline.get(HttpServerCodec.class) != null) pipeline.remove(HttpServerCodec.class);
+        ctx.channel().config().setAutoRead(true);
+    }
+
+    /** The worker pool requests (and upgraded connections' callbacks) run on. */
+    java.util.concurrent.Executor workers() {
+        return server.workers;
+    }
+
     /** Worker thread: whether this response may leave the connection open. */
     boolean mayKeepAlive(HttpRequest request) {
         return HttpUtil.isKeepAlive(request) && !server.stopping();

@@ -28,6 +28,7 @@ public final class RackApplication implements Application {
     private final RackEnvBuilder envBuilder;
     private final RackResponder responder;
     private final CachingCallSite callSite = new FunctionalCachingCallSite("call");
+    private volatile io.piston.upgrade.UpgradeServer upgrades;
 
     public RackApplication(Ruby runtime, IRubyObject app, boolean rack2, boolean multithread, String software) {
         PistonLibrary.load(runtime);
@@ -36,6 +37,11 @@ public final class RackApplication implements Application {
         this.keys = new EnvKeys(runtime, software);
         this.envBuilder = new RackEnvBuilder(runtime, keys, rack2, multithread);
         this.responder = new RackResponder(runtime, rack2);
+    }
+
+    /** Takes rack.upgrade connections (WebSocket, SSE); without it rack.upgrade is ignored. */
+    public void setUpgrades(io.piston.upgrade.UpgradeServer upgrades) {
+        this.upgrades = upgrades;
     }
 
     @Override
@@ -52,6 +58,11 @@ public final class RackApplication implements Application {
             env.fastASet(keys.rackEarlyHints, EarlyHints.create(runtime, exchange));
             response = callSite.call(ctx, app, app, env);
             if (hijack.used()) {
+                responder.closeBody(ctx, response);
+                return;
+            }
+            io.piston.upgrade.UpgradeServer upgrade = upgrades;
+            if (upgrade != null && upgrade.tryUpgrade(ctx, exchange, env, response)) {
                 responder.closeBody(ctx, response);
                 return;
             }

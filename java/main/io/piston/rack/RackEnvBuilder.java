@@ -34,6 +34,8 @@ final class RackEnvBuilder {
     private final RubyClass fileClass;
     private final IRubyObject rackVersionValue;
     private final IRubyObject emptyInput;
+    private final IRubyObject websocketSymbol;
+    private final IRubyObject sseSymbol;
 
     RackEnvBuilder(Ruby runtime, EnvKeys keys, boolean rack2, boolean multithread) {
         this.runtime = runtime;
@@ -46,6 +48,8 @@ final class RackEnvBuilder {
         version.setFrozen(true);
         this.rackVersionValue = version;
         this.emptyInput = runtime.getModule("Piston").getConstantAt("EmptyInput");
+        this.websocketSymbol = runtime.newSymbol("websocket");
+        this.sseSymbol = runtime.newSymbol("sse");
         if (emptyInput == null) throw new IllegalStateException("Piston::EmptyInput is not loaded (require \"piston\")");
         if (stringIO == null) throw new IllegalStateException("StringIO is not loaded (require \"stringio\" first)");
     }
@@ -72,6 +76,10 @@ final class RackEnvBuilder {
         if (rack2) env.fastASet(keys.rackVersion, rackVersionValue);
         env.fastASet(keys.rackResponseFinished, RubyArray.newArray(runtime));
         env.fastASet(keys.rackAfterReply, RubyArray.newArray(runtime));
+        // rack.upgrade?: :websocket for a WebSocket handshake, :sse when Accept lists text/event-stream
+        int upgrade = io.piston.upgrade.UpgradeRequest.detect(request);
+        if (upgrade == io.piston.upgrade.UpgradeRequest.WEBSOCKET) env.fastASet(keys.rackUpgradeP, websocketSymbol);
+        else if (upgrade == io.piston.upgrade.UpgradeRequest.SSE) env.fastASet(keys.rackUpgradeP, sseSymbol);
         return env;
     }
 

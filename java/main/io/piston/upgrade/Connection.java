@@ -1,0 +1,370 @@
+package io.piston.upgrade;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufHolder;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.util.ReferenceCountUtil;
+import io.piston.server.Log;
+import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+/**
+ * One upgraded connection, WebSocket or SSE: its state, the bounds and accounting of its outbound
+ * queue, its idle timer, its subscriptions and its callback queue. It is also the last handler of
+ * the channel's pipeline: the Netty methods run on the channel's IO thread. {@link #send},
+ * {@link #close}, the accessors and the subscription methods may be called from any thread (the
+ * Ruby client object calls them from workers and app threads).
+ */
+public abstract class Connection extends ChannelInboundHandlerAdapter implements ChannelFutureListener {
+    static final int NEW = 0;
+    static final int OPEN = 1;
+    static final int CLOSING = 2;
+    static final int CLOSED = 3;
+
+    private static final AtomicIntegerFieldUpdater<Connection> STATE =
+            AtomicIntegerFieldUpdater.newUpdater(Connection.class, "state");
+    private static final AtomicIntegerFieldUpdater<Connection> PENDING =
+            AtomicIntegerFieldUpdater.newUpdater(Connection.class, "pending");
+    private static final AtomicIntegerFieldUpdater<Connection> INBOUND =
+            AtomicIntegerFieldUpdater.newUpdater(Connection.class, "inbound");
+
+    final UpgradeConfig config;
+    final Channel channel;
+    final CallbackQueue callbacks;
+    private final Set<Connection> live;
+    private volatile UpgradeHandler handler;
+    private volatile Object attachment;
+    ChannelHandlerContext ctx;
+    private volatile int state = NEW;
+    private volatile int pending;
+    private volatile int inbound;
+    private volatile boolean drainArmed;
+    private volatile int timeoutSeconds;
+    volatile long lastWriteNanos;
+    long lastReadNanos;
+    private ScheduledFuture<?> idleTimer;
+    private HashMap<String, Subscription> subscriptions;
+
+    Connection(Channel channel, Executor workers, UpgradeConfig config, UpgradeHandler handler, Set<Connection> live) {
+        this.channel = channel;
+        this.config = config;
+        this.handler = handler;
+        this.live = live;
+        this.callbacks = new CallbackQueue(this, workers);
+        this.timeoutSeconds = (int) config.pingInterval.getSeconds();
+    }
+
+    /** {@link UpgradeRequest#WEBSOCKET} or {@link UpgradeRequest#SSE}. */
+    public abstract int protocol();
+
+    /** Worker thread: the response head that accepts the upgrade; adds to the app's headers. */
+    abstract HttpResponse handshake(HttpRequest request, HttpHeaders headers);
+
+    /** IO thread: adds this protocol's handlers, ending with this one. */
+    abstract void addHandlers(ChannelPipeline pipeline);
+
+    /** Any thread: one message of the app, framed for this protocol. */
+    abstract Object encode(byte[] data, int offset, int length, boolean binary);
+
+    /** IO thread: the close the app asked for, after the writes queued before it. */
+    abstract void closeGracefully(int code);
+
+    /** IO thread: the idle timer fired; {@code interval} is the idle timeout in nanoseconds. */
+    abstract void idle(long interval);
+
+    /** IO thread: the channel closed; release what the protocol holds. */
+    void released() {}
+
+    /**
+     * IO thread: the HTTP side sent the handshake response and left the pipeline; from here on the
+     * connection is this protocol's. Queues on_open (or on_close when the peer is already gone).
+     */
+    public final void install(ChannelPipeline pipeline) {
+        addHandlers(pipeline);
+        if (!channel.isActive()) {
+            finish();
+            return;
+        }
+        lastReadNanos = lastWriteNanos = System.nanoTime();
+        state = OPEN;
+        live.add(this);
+        armIdle();
+        callbacks.add(() -> {
+            if (!handler.open(this)) close(1011);
+        });
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        finish();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (!channel.isWritable()) drainArmed = true;
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    // ---- any thread -----------------------------------------------------------------------------
+
+    public final boolean isOpen() {
+        return state == OPEN;
+    }
+
+    public final UpgradeHandler handler() {
+        return handler;
+    }
+
+    /** The object the layer above keeps with this connection (the Ruby client). */
+    public final Object attachment() {
+        return attachment;
+    }
+
+    public final void attach(Object value) {
+        attachment = value;
+    }
+
+    public final SocketAddress remoteAddress() {
+        return channel.remoteAddress();
+    }
+
+    /** Writes queued and not yet handed to the socket; -1 once closed. */
+    public final int pending() {
+        if (state == CLOSED || state == NEW) return -1;
+        int n = pending;
+        if (n > 0) drainArmed = true;
+        return n;
+    }
+
+    public final int timeout() {
+        return timeoutSeconds;
+    }
+
+    /** Idle seconds before a ping (0 turns the timer off). */
+    public final void timeout(int seconds) {
+        timeoutSeconds = Math.max(0, seconds);
+        onLoop(this::armIdle);
+    }
+
+    /** Queues one message of the app: text or binary (WebSocket), a data event (SSE). */
+    public final boolean sendMessage(byte[] data, int offset, int length, boolean binary) {
+        if (state != OPEN) return false;
+        return send(encode(data, offset, length, binary));
+    }
+
+    /**
+     * Queues one framed message (a buffer or a frame; ownership passes here). False when the
+     * connection is closed, or when the write would pass the bounds of the outbound queue: the
+     * client is then too slow and is closed.
+     */
+    public final boolean send(Object msg) {
+        if (state != OPEN) {
+            ReferenceCountUtil.release(msg);
+            return false;
+        }
+        int bytes = msg instanceof ByteBuf b ? b.readableBytes() : msg instanceof ByteBufHolder h ? h.content().readableBytes() : 0;
+        int n = PENDING.incrementAndGet(this);
+        if (n > config.maxOutboundMessages || queuedBytes() + bytes > config.maxOutboundBytes) {
+            PENDING.decrementAndGet(this);
+            ReferenceCountUtil.release(msg);
+            slow(n);
+            return false;
+        }
+        lastWriteNanos = System.nanoTime();
+        if (!channel.isWritable()) drainArmed = true;
+        channel.writeAndFlush(msg, channel.newPromise().addListener(this));
+        return true;
+    }
+
+    /** IO thread or the thread that wrote: one queued write left (or failed to leave) for the socket. */
+    @Override
+    public final void operationComplete(ChannelFuture future) {
+        if (PENDING.decrementAndGet(this) == 0 && drainArmed && state == OPEN) {
+            drainArmed = false;
+            UpgradeHandler h = handler;
+            if (h.wantsDrained()) callbacks.add(() -> handler.drained(this));
+        }
+    }
+
+    /** Closes normally (1000 for WebSocket) after the writes queued so far. */
+    public final void close() {
+        close(1000);
+    }
+
+    final void close(int code) {
+        if (!STATE.compareAndSet(this, OPEN, CLOSING)) return;
+        onLoop(() -> closeGracefully(code));
+    }
+
+    /** Server stopping: on_shutdown, then a close with 1001 (going away). */
+    final void shutdown() {
+        callbacks.add(() -> {
+            if (state == OPEN) handler.shutdown(this);
+            close(1001);
+        });
+    }
+
+    /** Any thread: switches handlers in callback order: the old one's on_close, then the new one's on_open. */
+    public final void handler(UpgradeHandler next) {
+        Runnable swap = () -> {
+            UpgradeHandler old = handler;
+            old.close(this);
+            handler = next;
+            if (state == OPEN && !next.open(this)) close(1011);
+        };
+        if (callbacks.isCurrent()) swap.run();
+        else callbacks.add(swap);
+    }
+
+    /** Runs {@code task} in this connection's callback order (block subscriptions). */
+    final boolean runInOrder(Runnable task) {
+        return callbacks.add(task);
+    }
+
+    /** The queue whose callback runs on this thread, if it belongs to a connection. */
+    public static Connection current() {
+        CallbackQueue q = CallbackQueue.current();
+        return q != null && q.owner instanceof Connection c ? c : null;
+    }
+
+    // ---- subscriptions (any thread) ----------------------------------------------------------------
+
+    /** Adds {@code s}, replacing a subscription of this connection to the same channel; false when closed. */
+    public final boolean subscribe(Subscription s) {
+        synchronized (this) {
+            if (state == CLOSED) return false;
+            if (subscriptions == null) subscriptions = new HashMap<>(4);
+            Subscription old = subscriptions.put(s.key(), s);
+            if (old != null) PubSubBroker.get().remove(old);
+            PubSubBroker.get().add(s);
+        }
+        return true;
+    }
+
+    /** Ends this connection's subscription to {@code channel} (a pattern when {@code pattern}). */
+    public final boolean unsubscribe(String channel, boolean pattern) {
+        synchronized (this) {
+            Subscription old = subscriptions == null ? null : subscriptions.remove(Subscription.key(channel, pattern));
+            if (old == null) return false;
+            PubSubBroker.get().remove(old);
+        }
+        return true;
+    }
+
+    private void unsubscribeAll() {
+        List<Subscription> all;
+        synchronized (this) {
+            if (subscriptions == null) return;
+            all = new ArrayList<>(subscriptions.values());
+            subscriptions = null;
+            for (Subscription s : all) PubSubBroker.get().remove(s);
+        }
+    }
+
+    // ---- internals ----------------------------------------------------------------------------------
+
+    /** IO thread: one complete inbound message; reading pauses while too many wait for their callback. */
+    final void dispatch(byte[] data, boolean binary) {
+        if (INBOUND.incrementAndGet(this) >= config.maxInboundMessages) channel.config().setAutoRead(false);
+        callbacks.add(() -> {
+            try {
+                handler.message(this, data, binary);
+            } finally {
+                if (INBOUND.decrementAndGet(this) <= config.maxInboundMessages / 2 && !channel.config().isAutoRead()
+                        && channel.isActive()) {
+                    channel.config().setAutoRead(true);
+                }
+            }
+        });
+    }
+
+    /** IO thread: the channel closed: no more writes, subscriptions end, on_close is queued last. */
+    final void finish() {
+        if (STATE.getAndSet(this, CLOSED) == CLOSED && callbacks.hasEnded()) return;
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+            idleTimer = null;
+        }
+        released();
+        unsubscribeAll();
+        callbacks.addLast(() -> {
+            try {
+                handler.close(this);
+            } finally {
+                live.remove(this);
+            }
+        });
+    }
+
+    /** Moves an open connection to closing (no more writes); false when it was not open. */
+    final boolean closing() {
+        return STATE.compareAndSet(this, OPEN, CLOSING);
+    }
+
+    final boolean isClosed() {
+        return state == CLOSED;
+    }
+
+    final long queuedBytes() {
+        ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+        return out == null ? 0 : out.totalPendingWriteBytes();
+    }
+
+    private void slow(int messages) {
+        int s = state;
+        if (s != OPEN || !STATE.compareAndSet(this, s, CLOSING)) return;
+        Log.warn("closing slow client " + channel.remoteAddress() + ": it does not read; " + messages + " writes / "
+                + queuedBytes() + " bytes queued (limits " + config.maxOutboundMessages + " / " + config.maxOutboundBytes + ")");
+        channel.close();
+    }
+
+    private void armIdle() {
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+            idleTimer = null;
+        }
+        int t = timeoutSeconds;
+        if (t <= 0 || state == CLOSED || state == NEW) return;
+        idleTimer = channel.eventLoop().schedule(() -> {
+            idleTimer = null;
+            if (state == CLOSED) return;
+            idle(TimeUnit.SECONDS.toNanos(timeoutSeconds));
+            armIdle();
+        }, t, TimeUnit.SECONDS);
+    }
+
+    private void onLoop(Runnable task) {
+        if (channel.eventLoop().inEventLoop()) {
+            task.run();
+            return;
+        }
+        try {
+            channel.eventLoop().execute(task);
+        } catch (RejectedExecutionException e) {
+            channel.close();
+        }
+    }
+}

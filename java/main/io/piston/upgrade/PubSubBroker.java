@@ -1,0 +1,201 @@
+package io.piston.upgrade;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoop;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * This process's channels and their subscribers. A publish goes to the engine; what the engine
+ * delivers here is fanned out without a Ruby call per subscriber: the message is encoded once per
+ * protocol, each IO thread that serves direct subscribers gets one task that writes a retained
+ * duplicate of the shared buffer to each of its connections, and only subscriptions with a block
+ * go through a callback queue. Subscriber lists are copy-on-write snapshots, so delivering takes
+ * no lock. One broker per process ({@link #get}); any thread.
+ */
+public final class PubSubBroker {
+    private static final Subscription[] NONE = new Subscription[0];
+    private static final PubSubBroker INSTANCE = new PubSubBroker();
+
+    private final ConcurrentHashMap<String, Topic> channels = new ConcurrentHashMap<>();
+    private final Topic patterns = new Topic();
+    private volatile PubSubEngine engine = new LocalEngine(this);
+
+    /** The subscribers of one channel (or all pattern subscriptions), as an immutable snapshot. */
+    private static final class Topic {
+        volatile Snapshot snapshot = Snapshot.EMPTY;
+    }
+
+    private record Snapshot(Subscription[] subs, EventLoop[] loops, boolean websocket, boolean sse) {
+        static final Snapshot EMPTY = new Snapshot(new Subscription[0], new EventLoop[0], false, false);
+
+        static Snapshot of(Subscription[] subs) {
+            List<EventLoop> loops = new ArrayList<>(2);
+            boolean ws = false;
+            boolean sse = false;
+            for (Subscription s : subs) {
+                if (!s.direct()) continue;
+                if (!loops.contains(s.loop)) loops.add(s.loop);
+                if (s.connection.protocol() == UpgradeRequest.WEBSOCKET) ws = true;
+                else sse = true;
+            }
+            return new Snapshot(subs, loops.toArray(new EventLoop[0]), ws, sse);
+        }
+    }
+
+    public static PubSubBroker get() {
+        return INSTANCE;
+    }
+
+    public PubSubEngine engine() {
+        return engine;
+    }
+
+    /** Replaces the engine (e.g. with one that reaches other processes). */
+    public void engine(PubSubEngine engine) {
+        this.engine = engine;
+    }
+
+    /** Publishes through the engine. */
+    public void publish(String channel, byte[] message, boolean binary) {
+        engine.publish(channel, message, binary);
+    }
+
+    void add(Subscription s) {
+        if (s.pattern) {
+            boolean first;
+            synchronized (patterns) {
+                first = !hasPattern(s.channel);
+                patterns.snapshot = Snapshot.of(append(patterns.snapshot.subs, s));
+            }
+            if (first) engine.subscribed(s.channel, true);
+            return;
+        }
+        Topic topic = channels.computeIfAbsent(s.channel, k -> new Topic());
+        boolean first;
+        synchronized (topic) {
+            if (channels.get(s.channel) != topic) {
+                // removed while empty between lookup and lock: start over
+                add(s);
+                return;
+            }
+            first = topic.snapshot.subs.length == 0;
+            topic.snapshot = Snapshot.of(append(topic.snapshot.subs, s));
+        }
+        if (first) engine.subscribed(s.channel, false);
+    }
+
+    void remove(Subscription s) {
+        s.active = false;
+        if (s.pattern) {
+            boolean last;
+            synchronized (patterns) {
+                Subscription[] left = without(patterns.snapshot.subs, s);
+                if (left == null) return;
+                patterns.snapshot = Snapshot.of(left);
+                last = !hasPattern(s.channel);
+            }
+            if (last) engine.unsubscribed(s.channel, true);
+            return;
+        }
+        Topic topic = channels.get(s.channel);
+        if (topic == null) return;
+        boolean last;
+        synchronized (topic) {
+            Subscription[] left = without(topic.snapshot.subs, s);
+            if (left == null) return;
+            topic.snapshot = left.length == 0 ? Snapshot.EMPTY : Snapshot.of(left);
+            last = left.length == 0;
+            if (last) channels.remove(s.channel, topic);
+        }
+        if (last) engine.unsubscribed(s.channel, false);
+    }
+
+    /** Number of subscriptions to exactly this channel (patterns not counted). */
+    public int subscribers(String channel) {
+        Topic t = channels.get(channel);
+        return t == null ? 0 : t.snapshot.subs.length;
+    }
+
+    /** Delivers one message to this process's subscribers of {@code channel}; engines call this. Any thread. */
+    public void deliver(String channel, byte[] data, boolean binary) {
+        PubSubMessage message = new PubSubMessage(channel, data, binary);
+        try {
+            Topic topic = channels.get(channel);
+            if (topic != null) deliver(message, topic.snapshot);
+            Subscription[] pats = patterns.snapshot.subs;
+            if (pats.length > 0) {
+                List<Subscription> matched = null;
+                for (Subscription s : pats) {
+                    if (s.glob.matches(channel)) {
+                        if (matched == null) matched = new ArrayList<>(4);
+                        matched.add(s);
+                    }
+                }
+                if (matched != null) deliver(message, Snapshot.of(matched.toArray(NONE)));
+            }
+        } finally {
+            message.release();
+        }
+    }
+
+    private static void deliver(PubSubMessage message, Snapshot snap) {
+        Subscription[] subs = snap.subs;
+        if (snap.loops.length > 0) {
+            ByteBuf frame = snap.websocket ? message.encoded(UpgradeRequest.WEBSOCKET) : null;
+            ByteBuf event = snap.sse ? message.encoded(UpgradeRequest.SSE) : null;
+            for (EventLoop loop : snap.loops) {
+                if (frame != null) frame.retain();
+                if (event != null) event.retain();
+                Runnable fanOut = () -> {
+                    try {
+                        for (Subscription s : subs) {
+                            if (s.loop != loop || !s.active) continue;
+                            ByteBuf shared = s.connection.protocol() == UpgradeRequest.WEBSOCKET ? frame : event;
+                            s.connection.send(shared.retainedDuplicate());
+                        }
+                    } finally {
+                        if (frame != null) frame.release();
+                        if (event != null) event.release();
+                    }
+                };
+                try {
+                    loop.execute(fanOut);
+                } catch (RejectedExecutionException e) {
+                    if (frame != null) frame.release();
+                    if (event != null) event.release();
+                }
+            }
+        }
+        for (Subscription s : subs) {
+            if (!s.direct() && s.active) s.enqueue(message);
+        }
+    }
+
+    private boolean hasPattern(String pattern) {
+        for (Subscription s : patterns.snapshot.subs) if (s.channel.equals(pattern)) return true;
+        return false;
+    }
+
+    private static Subscription[] append(Subscription[] subs, Subscription s) {
+        Subscription[] out = Arrays.copyOf(subs, subs.length + 1);
+        out[subs.length] = s;
+        return out;
+    }
+
+    /** {@code subs} without {@code s}, or null when it was not there. */
+    private static Subscription[] without(Subscription[] subs, Subscription s) {
+        for (int i = 0; i < subs.length; i++) {
+            if (subs[i] == s) {
+                Subscription[] out = new Subscription[subs.length - 1];
+                System.arraycopy(subs, 0, out, 0, i);
+                System.arraycopy(subs, i + 1, out, i, subs.length - i - 1);
+                return out;
+            }
+        }
+        return null;
+    }
+}

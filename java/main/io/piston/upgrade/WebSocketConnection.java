@@ -1,0 +1,271 @@
+package io.piston.upgrade;
+
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
+import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.Utf8FrameValidator;
+import io.netty.handler.codec.http.websocketx.WebSocket13FrameDecoder;
+import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionData;
+import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionUtil;
+import io.netty.handler.codec.http.websocketx.extensions.WebSocketServerExtension;
+import io.netty.handler.codec.http.websocketx.extensions.compression.PerMessageDeflateServerExtensionHandshaker;
+import io.netty.handler.flush.FlushConsolidationHandler;
+import io.piston.server.Log;
+import java.io.IOException;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A WebSocket connection (RFC 6455) after the handshake. Netty's frame decoder checks masking,
+ * reserved bits, opcodes and frame sizes (1002 / 1009), the UTF-8 validator checks text (1007);
+ * this handler assembles fragmented messages up to the size limit (1009), answers pings, runs
+ * the closing handshake in both directions and pings an idle peer. Netty methods run on the
+ * channel's IO thread; {@link #handshake} on the worker that accepted the upgrade.
+ *
+ * <pre>
+ *   bytes ─▶ flush consolidation ─▶ frame decoder ─▶ [inflate] ─▶ UTF-8 check ─▶ this ─▶ callback queue
+ *   bytes ◀─ flush consolidation ◀─ frame encoder ◀─ [deflate] ◀─ writes (frames, or pre-encoded buffers)
+ * </pre>
+ */
+final class WebSocketConnection extends Connection {
+    private WebSocketServerExtension deflate;
+    private CompositeByteBuf assembling;
+    private boolean assemblingBinary;
+    private boolean closeSent;
+    private boolean pingOutstanding;
+    private ScheduledFuture<?> closeTimer;
+
+    WebSocketConnection(Channel channel, Executor workers, UpgradeConfig config, UpgradeHandler handler,
+                        Set<Connection> live) {
+        super(channel, workers, config, handler, live);
+    }
+
+    @Override
+    public int protocol() {
+        return UpgradeRequest.WEBSOCKET;
+    }
+
+    @Override
+    HttpResponse handshake(HttpRequest request, HttpHeaders headers) {
+        headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+        headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
+        headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+        headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+        headers.set(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT,
+                UpgradeRequest.acceptKey(request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY)));
+        headers.remove(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS);
+        String offered = request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS);
+        if (config.deflate && offered != null) {
+            PerMessageDeflateServerExtensionHandshaker handshaker =
+                    new PerMessageDeflateServerExtensionHandshaker(6, true, 15, true, false, config.maxMessage);
+            for (WebSocketExtensionData data : WebSocketExtensionUtil.extractExtensions(offered)) {
+                WebSocketServerExtension ext = handshaker.handshakeExtension(data);
+                if (ext != null) {
+                    deflate = ext;
+                    headers.set(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS, describe(ext.newReponseData()));
+                    break;
+                }
+            }
+        }
+        return new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS,
+                Unpooled.EMPTY_BUFFER, headers, HttpHeaders.EMPTY_HEADERS);
+    }
+
+    private static String describe(WebSocketExtensionData data) {
+        StringBuilder sb = new StringBuilder(data.name());
+        for (Map.Entry<String, String> p : data.parameters().entrySet()) {
+            sb.append("; ").append(p.getKey());
+            if (p.getValue() != null) sb.append('=').append(p.getValue());
+        }
+        return sb.toString();
+    }
+
+    @Override
+    void addHandlers(ChannelPipeline p) {
+        WebSocketDecoderConfig decoder = WebSocketDecoderConfig.newBuilder()
+                .maxFramePayloadLength(config.maxMessage)
+                .expectMaskedFrames(true)
+                .allowMaskMismatch(false)
+                .allowExtensions(deflate != null)
+                .closeOnProtocolViolation(true)
+                .build();
+        p.addLast("ws-flush", new FlushConsolidationHandler(256, true));
+        p.addLast("ws-encoder", new WebSocket13FrameEncoder(false));
+        p.addLast("ws-decoder", new WebSocket13FrameDecoder(decoder));
+        if (deflate != null) {
+            p.addLast("ws-deflate", deflate.newExtensionEncoder());
+            p.addLast("ws-inflate", deflate.newExtensionDecoder());
+        }
+        p.addLast("ws-utf8", new Utf8FrameValidator(true));
+        p.addLast("ws", this);
+    }
+
+    @Override
+    Object encode(byte[] data, int offset, int length, boolean binary) {
+        if (deflate != null) {
+            // compressed per connection by the deflate encoder
+            var content = channel.alloc().buffer(length).writeBytes(data, offset, length);
+            return binary ? new BinaryWebSocketFrame(content) : new TextWebSocketFrame(content);
+        }
+        return WebSocketFrames.encode(channel.alloc(), binary ? WebSocketFrames.BINARY : WebSocketFrames.TEXT, data,
+                offset, length);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        lastReadNanos = System.nanoTime();
+        pingOutstanding = false;
+        if (msg instanceof TextWebSocketFrame || msg instanceof BinaryWebSocketFrame
+                || msg instanceof ContinuationWebSocketFrame) {
+            onData((WebSocketFrame) msg);
+        } else if (msg instanceof PingWebSocketFrame ping) {
+            if (closeSent) ping.release();
+            else ctx.writeAndFlush(new PongWebSocketFrame(ping.content()));
+        } else if (msg instanceof CloseWebSocketFrame close) {
+            onPeerClose(close);
+        } else {
+            io.netty.util.ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void onData(WebSocketFrame frame) {
+        try {
+            if (closeSent) return;
+            boolean continuation = frame instanceof ContinuationWebSocketFrame;
+            int size = frame.content().readableBytes() + (assembling == null ? 0 : assembling.readableBytes());
+            if (size > config.maxMessage) {
+                fail(1009, "message over " + config.maxMessage + " bytes");
+                return;
+            }
+            if (!continuation && frame.isFinalFragment()) {
+                dispatch(ByteBufUtil.getBytes(frame.content()), frame instanceof BinaryWebSocketFrame);
+                return;
+            }
+            if (!continuation) {
+                assembling = ctx.alloc().compositeBuffer(64);
+                assemblingBinary = frame instanceof BinaryWebSocketFrame;
+            } else if (assembling == null) {
+                fail(1002, "continuation frame without a message to continue");
+                return;
+            }
+            assembling.addComponent(true, frame.content().retain());
+            if (frame.isFinalFragment()) {
+                byte[] data = ByteBufUtil.getBytes(assembling);
+                assembling.release();
+                assembling = null;
+                dispatch(data, assemblingBinary);
+            }
+        } finally {
+            frame.release();
+        }
+    }
+
+    /** The peer's Close: echo it (RFC 6455 5.5.1) unless it answers ours; then the server closes TCP. */
+    private void onPeerClose(CloseWebSocketFrame close) {
+        int code = close.statusCode();
+        close.release();
+        if (closeSent) {
+            ctx.close();
+            return;
+        }
+        closeSent = true;
+        closing();
+        CloseWebSocketFrame echo = code < 0 ? new CloseWebSocketFrame(true, 0, Unpooled.EMPTY_BUFFER)
+                : new CloseWebSocketFrame(code, "");
+        ctx.writeAndFlush(echo).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    void closeGracefully(int code) {
+        if (closeSent || !channel.isActive()) return;
+        closeSent = true;
+        ctx.writeAndFlush(new CloseWebSocketFrame(code, ""));
+        closeTimer = ctx.executor().schedule(() -> {
+            ctx.close();
+        }, config.closeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Fails the connection: a Close frame with {@code code}, then TCP closes without waiting for an answer. */
+    private void fail(int code, String reason) {
+        if (closeSent) {
+            ctx.close();
+            return;
+        }
+        closeSent = true;
+        closing();
+        Log.info("closing WebSocket " + channel.remoteAddress() + " with " + code + ": " + reason);
+        ctx.writeAndFlush(new CloseWebSocketFrame(code, reason)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    void idle(long interval) {
+        if (System.nanoTime() - lastReadNanos < interval || closeSent) return;
+        if (pingOutstanding) {
+            Log.info("closing WebSocket " + channel.remoteAddress() + ": no answer to a ping");
+            ctx.close();
+            return;
+        }
+        pingOutstanding = true;
+        ctx.writeAndFlush(new PingWebSocketFrame());
+    }
+
+    @Override
+    void released() {
+        if (assembling != null) {
+            assembling.release();
+            assembling = null;
+        }
+        if (closeTimer != null) {
+            closeTimer.cancel(false);
+            closeTimer = null;
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof CorruptedWebSocketFrameException e) {
+            // the decoder or the UTF-8 check already sent its Close frame (1002, 1007, 1009) and closes
+            closeSent = true;
+            closing();
+            Log.info("WebSocket " + channel.remoteAddress() + " broke the protocol: " + e.getMessage());
+            if (closeTimer == null) {
+                closeTimer = ctx.executor().schedule(() -> {
+                    ctx.close();
+                }, config.closeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        } else if (cause instanceof DecoderException e) {
+            fail(1009, "could not inflate the message: " + e.getMessage());
+        } else if (cause instanceof IOException) {
+            ctx.close();
+        } else {
+            Log.error("WebSocket " + channel.remoteAddress() + " failed", cause);
+            ctx.close();
+        }
+    }
+}

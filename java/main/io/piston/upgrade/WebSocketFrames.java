@@ -1,0 +1,33 @@
+package io.piston.upgrade;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+/**
+ * Encodes whole server-to-client WebSocket frames (RFC 6455 5.2: FIN set, unmasked) into one
+ * buffer each, header and payload together, so one publish can be encoded once and shared by
+ * every subscriber. Pure functions; any thread.
+ */
+final class WebSocketFrames {
+    static final int TEXT = 0x1;
+    static final int BINARY = 0x2;
+
+    private WebSocketFrames() {}
+
+    static ByteBuf encode(ByteBufAllocator alloc, int opcode, byte[] data, int offset, int length) {
+        int header = length < 126 ? 2 : length <= 0xFFFF ? 4 : 10;
+        ByteBuf buf = alloc.directBuffer(header + length);
+        buf.writeByte(0x80 | opcode);
+        if (length < 126) {
+            buf.writeByte(length);
+        } else if (length <= 0xFFFF) {
+            buf.writeByte(126);
+            buf.writeShort(length);
+        } else {
+            buf.writeByte(127);
+            buf.writeLong(length);
+        }
+        buf.writeBytes(data, offset, length);
+        return buf;
+    }
+}

@@ -1,0 +1,261 @@
+package io.piston.upgrade;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.ReferenceCountUtil;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Feeds client frames (masked, or deliberately broken) into a WebSocket connection on an
+ * EmbeddedChannel, with a recording handler whose callbacks run on the test thread, and reads
+ * the server's frames back.
+ */
+class WebSocketConnectionTest {
+    /** Records every callback as a line. */
+    static final class Recorder implements UpgradeHandler {
+        final List<String> calls = new ArrayList<>();
+        boolean echo = true;
+
+        @Override
+        public boolean open(Connection c) {
+            calls.add("open");
+            return true;
+        }
+
+        @Override
+        public void message(Connection c, byte[] data, boolean binary) {
+            String text = new String(data, StandardCharsets.UTF_8);
+            calls.add((binary ? "binary " : "text ") + text);
+            if (echo) c.sendMessage(data, 0, data.length, binary);
+        }
+
+        @Override
+        public boolean wantsDrained() {
+            return false;
+        }
+
+        @Override
+        public void drained(Connection c) {
+            calls.add("drained");
+        }
+
+        @Override
+        public void shutdown(Connection c) {
+            calls.add("shutdown");
+        }
+
+        @Override
+        public void close(Connection c) {
+            calls.add("close");
+        }
+    }
+
+    private final Recorder recorder = new Recorder();
+    private final Set<Connection> live = ConcurrentHashMap.newKeySet();
+    private EmbeddedChannel channel;
+    private WebSocketConnection connection;
+
+    private void open(UpgradeConfig config) {
+        channel = new EmbeddedChannel();
+        connection = new WebSocketConnection(channel, Runnable::run, config, recorder, live);
+        FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/");
+        request.headers().set("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+        HttpResponse head = connection.handshake(request, DefaultHttpHeadersFactory.headersFactory().newHeaders());
+        assertEquals(101, head.status().code());
+        assertEquals("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", head.headers().get("sec-websocket-accept"));
+        ReferenceCountUtil.release(head);
+        request.release();
+        connection.install(channel.pipeline());
+    }
+
+    private void open() {
+        open(UpgradeConfig.builder().maxMessage(1024).build());
+    }
+
+    @AfterEach
+    void finish() {
+        if (channel != null) {
+            channel.close();
+            channel.runPendingTasks();
+            drain();
+            assertFalse(channel.finish());
+        }
+    }
+
+    /** A client frame: FIN (unless {@code fin} is false), masked unless {@code mask} is false. */
+    static byte[] frame(int opcode, byte[] payload, boolean fin, boolean mask, int rsv) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write((fin ? 0x80 : 0) | (rsv << 4) | opcode);
+        int n = payload.length;
+        int m = mask ? 0x80 : 0;
+        if (n < 126) {
+            out.write(m | n);
+        } else {
+            out.write(m | 126);
+            out.write(n >> 8);
+            out.write(n & 0xff);
+        }
+        byte[] key = {1, 2, 3, 4};
+        if (mask) out.write(key, 0, 4);
+        for (int i = 0; i < n; i++) out.write(mask ? payload[i] ^ key[i % 4] : payload[i]);
+        return out.toByteArray();
+    }
+
+    static byte[] text(String s) {
+        return frame(0x1, s.getBytes(StandardCharsets.UTF_8), true, true, 0);
+    }
+
+    private void feed(byte[] bytes) {
+        channel.writeInbound(Unpooled.wrappedBuffer(bytes));
+        channel.runPendingTasks();
+    }
+
+    /** Every byte the server wrote so far. */
+    private byte[] drain() {
+        channel.runPendingTasks();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Object msg;
+        while ((msg = channel.readOutbound()) != null) {
+            if (msg instanceof ByteBuf buf) {
+                byte[] b = new byte[buf.readableBytes()];
+                buf.readBytes(b);
+                out.write(b, 0, b.length);
+            }
+            ReferenceCountUtil.release(msg);
+        }
+        return out.toByteArray();
+    }
+
+    private static int closeCode(byte[] frameBytes) {
+        assertEquals(0x88, frameBytes[0] & 0xff, "a Close frame");
+        return ((frameBytes[2] & 0xff) << 8) | (frameBytes[3] & 0xff);
+    }
+
+    @Test
+    void deliversATextMessageAndWritesTheReply() {
+        open();
+        feed(text("hello"));
+        assertEquals(List.of("open", "text hello"), recorder.calls);
+        byte[] out = drain();
+        assertEquals(0x81, out[0] & 0xff);
+        assertEquals(5, out[1]);
+        assertEquals("hello", new String(out, 2, 5, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void assemblesAFragmentedMessageFedOneByteAtATime() {
+        open();
+        recorder.echo = false;
+        byte[] first = frame(0x1, "hel".getBytes(StandardCharsets.UTF_8), false, true, 0);
+        byte[] last = frame(0x0, "lo".getBytes(StandardCharsets.UTF_8), true, true, 0);
+        for (byte b : first) feed(new byte[] {b});
+        for (byte b : last) feed(new byte[] {b});
+        assertEquals(List.of("open", "text hello"), recorder.calls);
+    }
+
+    @Test
+    void answersPingWithPong() {
+        open();
+        feed(frame(0x9, "abc".getBytes(StandardCharsets.UTF_8), true, true, 0));
+        byte[] out = drain();
+        assertEquals(0x8A, out[0] & 0xff);
+        assertEquals("abc", new String(out, 2, 3, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void echoesThePeersCloseAndCloses() {
+        open();
+        feed(frame(0x8, new byte[] {0x0f, (byte) 0xa1}, true, true, 0)); // 4001
+        assertEquals(4001, closeCode(drain()));
+        assertFalse(channel.isActive());
+        assertEquals(List.of("open", "close"), recorder.calls);
+        assertTrue(live.isEmpty());
+    }
+
+    @Test
+    void serverCloseWaitsForThePeersClose() {
+        open();
+        connection.close();
+        assertFalse(connection.isOpen());
+        assertEquals(1000, closeCode(drain()));
+        assertTrue(channel.isActive());
+        assertFalse(connection.sendMessage(new byte[] {1}, 0, 1, false));
+        feed(frame(0x8, new byte[] {0x03, (byte) 0xe8}, true, true, 0));
+        assertFalse(channel.isActive());
+        assertEquals(List.of("open", "close"), recorder.calls);
+        assertEquals(-1, connection.pending());
+    }
+
+    @Test
+    void unmaskedClientFrameIsAProtocolError() {
+        open();
+        feed(frame(0x1, "hi".getBytes(StandardCharsets.UTF_8), true, false, 0));
+        assertEquals(1002, closeCode(drain()));
+        assertFalse(channel.isActive());
+        assertEquals(List.of("open", "close"), recorder.calls);
+    }
+
+    @Test
+    void reservedBitsAreAProtocolError() {
+        open();
+        feed(frame(0x1, "hi".getBytes(StandardCharsets.UTF_8), true, true, 2));
+        assertEquals(1002, closeCode(drain()));
+    }
+
+    @Test
+    void invalidUtf8Closes1007() {
+        open();
+        feed(frame(0x1, new byte[] {(byte) 0xc3, 0x28}, true, true, 0));
+        assertEquals(1007, closeCode(drain()));
+        assertEquals(List.of("open", "close"), recorder.calls);
+    }
+
+    @Test
+    void oversizedMessageAcrossFragmentsCloses1009() {
+        open();
+        feed(frame(0x2, new byte[800], false, true, 0));
+        feed(frame(0x0, new byte[800], true, true, 0));
+        assertEquals(1009, closeCode(drain()));
+        assertEquals(List.of("open", "close"), recorder.calls);
+    }
+
+    @Test
+    void aSharedPublishBufferIsWrittenAsIs() {
+        open();
+        ByteBuf shared = WebSocketFrames.encode(channel.alloc(), WebSocketFrames.TEXT,
+                "news".getBytes(StandardCharsets.UTF_8), 0, 4);
+        assertTrue(connection.send(shared.retainedDuplicate()));
+        shared.release();
+        byte[] out = drain();
+        assertEquals(0x81, out[0] & 0xff);
+        assertEquals("news", new String(out, 2, 4, StandardCharsets.UTF_8));
+        assertEquals(0, connection.pending());
+    }
+
+    @Test
+    void noMessageAfterCloseAndOnCloseOnce() {
+        open();
+        channel.close();
+        channel.runPendingTasks();
+        assertEquals(List.of("open", "close"), recorder.calls);
+        assertFalse(connection.sendMessage(new byte[] {1}, 0, 1, false));
+    }
+}

@@ -1,0 +1,139 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+
+# In-process pub/sub: connection subscriptions (direct, with a block, patterns), global ones.
+module UpgradePubSubSpec
+  EVENTS = Queue.new
+
+  class Subscriber
+    def on_open(client)
+      q = client.env["QUERY_STRING"]
+      case q
+      when /block=(\w+)/
+        client.subscribe(Regexp.last_match(1)) { |ch, msg| client.write("block #{ch}: #{msg}") }
+      when /pattern=([^&]+)/
+        client.subscribe(Regexp.last_match(1), match: :redis)
+      when /sym=(\w+)/
+        client.subscribe(Regexp.last_match(1).to_sym)
+      end
+      client.write("subscribed")
+    end
+
+    def on_message(client, data)
+      cmd, ch, msg = data.split(" ", 3)
+      case cmd
+      when "pub" then client.publish(ch, msg)
+      when "sub" then client.subscribe(ch)
+      when "unsub" then client.write("unsub=#{client.unsubscribe(ch)}")
+      when "resub" then client.subscribe(ch) { |c, m| client.write("replaced #{c}: #{m}") }
+      end
+    end
+  end
+
+  APP = lambda do |env|
+    env["rack.upgrade"] = Subscriber.new if env["rack.upgrade?"]
+    [0, {}, []]
+  end
+end
+
+RSpec.describe "rack.upgrade pub/sub" do
+  before(:all) { @server = serve(UpgradePubSubSpec::APP) }
+  after(:all) { @server&.stop }
+
+  def ws(query)
+    c = RawWebSocket.connect("127.0.0.1", @server.port, "/?#{query}")
+    expect(c.read_data).to eq("subscribed")
+    c
+  end
+
+  def wait_for_subscribers(channel, n)
+    deadline = Time.now + 5
+    sleep 0.02 until Java::IoPistonUpgrade::PubSubBroker.get.subscribers(channel) >= n || Time.now > deadline
+  end
+
+  it "delivers publishes directly to every subscriber, Symbols and Strings naming the same channel" do
+    a = ws("sym=news")
+    b = ws("x")
+    b.send_text("sub news")
+    wait_for_subscribers("news", 2)
+    Piston.publish(:news, "hello")
+    expect(a.read_data).to eq("hello")
+    expect(b.read_data).to eq("hello")
+    a.send_text("pub news from-a")
+    expect(a.read_data).to eq("from-a")
+    expect(b.read_data).to eq("from-a")
+    [a, b].each(&:close_socket)
+  end
+
+  it "sends BINARY messages as binary frames" do
+    a = ws("sym=bin")
+    Piston.publish("bin", "\x01\x02".b)
+    expect(a.read_message).to eq(["\x01\x02".b, :binary])
+    a.close_socket
+  end
+
+  it "runs a subscription's block in the connection's callback order" do
+    a = ws("block=room")
+    Piston.publish("room", "hi")
+    expect(a.read_data).to eq("block room: hi")
+    a.close_socket
+  end
+
+  it "matches glob patterns with match: :redis" do
+    a = ws("pattern=user.*.updates")
+    Piston.publish("user.42.updates", "u42")
+    Piston.publish("user.updates", "nope")
+    Piston.publish("user.7.updates", "u7")
+    expect(a.read_data).to eq("u42")
+    expect(a.read_data).to eq("u7")
+    a.close_socket
+  end
+
+  it "replaces a subscription when subscribing again, and unsubscribes" do
+    a = ws("sym=swap")
+    a.send_text("resub swap")
+    sleep 0.2
+    expect(Java::IoPistonUpgrade::PubSubBroker.get.subscribers("swap")).to eq(1)
+    Piston.publish("swap", "m")
+    expect(a.read_data).to eq("replaced swap: m")
+    a.send_text("unsub swap")
+    expect(a.read_data).to eq("unsub=true")
+    expect(Java::IoPistonUpgrade::PubSubBroker.get.subscribers("swap")).to eq(0)
+    a.close_socket
+  end
+
+  it "ends every subscription of a connection when it closes" do
+    a = ws("sym=gone")
+    wait_for_subscribers("gone", 1)
+    a.close_socket
+    deadline = Time.now + 5
+    sleep 0.02 until Java::IoPistonUpgrade::PubSubBroker.get.subscribers("gone").zero? || Time.now > deadline
+    expect(Java::IoPistonUpgrade::PubSubBroker.get.subscribers("gone")).to eq(0)
+  end
+
+  it "offers global subscribe/publish/unsubscribe from any thread" do
+    got = Queue.new
+    Piston.subscribe(:jobs) { |ch, msg| got << [ch, msg] }
+    Thread.new { Piston.publish("jobs", "done") }.join
+    expect(Timeout.timeout(5) { got.pop }).to eq(%w[jobs done])
+    Piston.subscribe("jobs") { |_ch, msg| got << [:replaced, msg] }
+    Piston.publish(:jobs, "again")
+    expect(Timeout.timeout(5) { got.pop }).to eq([:replaced, "again"])
+    expect(Piston.unsubscribe(:jobs)).to be(true)
+    Piston.publish(:jobs, "unheard")
+    sleep 0.2
+    expect(got.size).to eq(0)
+  end
+
+  it "delivers to SSE subscribers as data events" do
+    s = TCPSocket.new("127.0.0.1", @server.port)
+    s.write("GET /?sym=feed HTTP/1.1\r\nHost: h\r\nAccept: text/event-stream\r\n\r\n")
+    wait_for_subscribers("feed", 1)
+    Piston.publish("feed", "line1\nline2")
+    buf = +""
+    Timeout.timeout(5) { buf << s.readpartial(4096) until buf.include?("data: line2\n\n") }
+    expect(buf).to include("data: subscribed\n\ndata: line1\ndata: line2\n\n")
+    s.close
+  end
+end
