@@ -1,5 +1,6 @@
 package io.piston.rack;
 
+import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jruby.Ruby;
@@ -20,13 +21,19 @@ final class EnvKeys {
             remoteAddr, contentType, contentLength, rackVersion, rackUrlScheme, rackInput, rackErrors,
             rackMultithread, rackMultiprocess, rackRunOnce, rackHijackP, rackHijack, rackHijackIo, rackEarlyHints,
             rackResponseFinished, rackAfterReply, serverSoftware, rackUpgradeP, rackUpgrade, httpHost,
-            httpTransferEncoding;
+            httpTransferEncoding, httpCookie;
     final RubyString empty, http, http10, http11, localhost;
     private final RubyString[] methods;
-    private final ConcurrentHashMap<String, RubyString> headerKeys = new ConcurrentHashMap<>();
+    /**
+     * Every string made while constructing, so that a header key built later for a known name
+     * (HTTP_HOST...) is the same object and can be compared by identity. Read-only once sealed.
+     */
+    private final java.util.HashMap<String, RubyString> constants = new java.util.HashMap<>();
+    private final boolean sealed;
+    private final NameCache<RubyString> headerKeys = new NameCache<>(256);
     private final ConcurrentHashMap<java.net.InetAddress, RubyString> addresses = new ConcurrentHashMap<>();
     /** Host header value to frozen [SERVER_NAME, SERVER_PORT]. */
-    final ConcurrentHashMap<String, RubyString[]> hostCache = new ConcurrentHashMap<>();
+    final NameCache<RubyString[]> hostCache = new NameCache<>(64);
 
     EnvKeys(Ruby runtime, String software) {
         this.runtime = runtime;
@@ -58,6 +65,7 @@ final class EnvKeys {
         rackUpgrade = key("rack.upgrade");
         httpHost = key("HTTP_HOST");
         httpTransferEncoding = key("HTTP_TRANSFER_ENCODING");
+        httpCookie = key("HTTP_COOKIE");
         empty = key("");
         http = key("http");
         http10 = key("HTTP/1.0");
@@ -67,14 +75,19 @@ final class EnvKeys {
                 key("OPTIONS")};
         software = software == null ? "Piston" : software;
         serverSoftwareValue = key(software);
+        sealed = true;
     }
 
     final RubyString serverSoftwareValue;
 
     /** A frozen, deduplicated binary string. */
     RubyString key(String s) {
+        RubyString known = constants.get(s);
+        if (known != null) return known;
         RubyString str = RubyString.newString(runtime, new ByteList(s.getBytes(StandardCharsets.ISO_8859_1), false));
-        return runtime.freezeAndDedupString(str);
+        str = runtime.freezeAndDedupString(str);
+        if (!sealed) constants.put(s, str);
+        return str;
     }
 
     /** The method as a shared frozen string when it is a common one. */
@@ -98,8 +111,9 @@ final class EnvKeys {
      * The env key for a request header ({@code X-Forwarded-For} becomes {@code HTTP_X_FORWARDED_FOR}),
      * cached for names seen often.
      */
-    RubyString headerKey(String name) {
-        RubyString cached = headerKeys.get(name);
+    RubyString headerKey(CharSequence name) {
+        AsciiString ascii = name instanceof AsciiString a ? a : new AsciiString(name);
+        RubyString cached = headerKeys.get(ascii);
         if (cached != null) return cached;
         StringBuilder sb = new StringBuilder(name.length() + 5).append("HTTP_");
         for (int i = 0; i < name.length(); i++) {
@@ -109,7 +123,7 @@ final class EnvKeys {
             else sb.append(c);
         }
         RubyString k = key(sb.toString());
-        if (headerKeys.size() < MAX_CACHED) headerKeys.put(name, k);
+        headerKeys.put(ascii, k);
         return k;
     }
 }

@@ -53,7 +53,6 @@ public final class RackApplication implements Application {
         try {
             env = envBuilder.build(ctx, exchange);
             HijackCall hijack = HijackCall.create(runtime, exchange, env, keys.rackHijackIo);
-            env.fastASet(keys.rackHijackP, runtime.getTrue());
             env.fastASet(keys.rackHijack, hijack);
             env.fastASet(keys.rackEarlyHints, EarlyHints.create(runtime, exchange));
             response = callSite.call(ctx, app, app, env);

@@ -33,6 +33,7 @@ final class RackEnvBuilder {
     private final RubyClass stringIO;
     private final RubyClass fileClass;
     private final IRubyObject rackVersionValue;
+    private final RubyHash template;
     private final IRubyObject emptyInput;
     private final IRubyObject websocketSymbol;
     private final IRubyObject sseSymbol;
@@ -51,29 +52,41 @@ final class RackEnvBuilder {
         this.websocketSymbol = runtime.newSymbol("websocket");
         this.sseSymbol = runtime.newSymbol("sse");
         if (emptyInput == null) throw new IllegalStateException("Piston::EmptyInput is not loaded (require \"piston\")");
+        this.template = template(rack2, multithread);
         if (stringIO == null) throw new IllegalStateException("StringIO is not loaded (require \"stringio\" first)");
+    }
+
+    /**
+     * The entries every env has with the same value, in a Hash that each request copies (a copy
+     * clones the table; inserting them one by one would hash every key again). Sized for the
+     * whole env so the copy does not grow as the per-request entries go in.
+     */
+    private RubyHash template(boolean rack2, boolean multithread) {
+        RubyHash t = new RubyHash(runtime, 64);
+        t.fastASet(keys.scriptName, keys.empty);
+        t.fastASet(keys.rackUrlScheme, keys.http);
+        t.fastASet(keys.rackErrors, runtime.getGlobalVariables().get("$stderr"));
+        t.fastASet(keys.rackMultithread, runtime.newBoolean(multithread));
+        t.fastASet(keys.rackMultiprocess, runtime.getFalse());
+        t.fastASet(keys.rackRunOnce, runtime.getFalse());
+        t.fastASet(keys.serverSoftware, keys.serverSoftwareValue);
+        t.fastASet(keys.rackHijackP, runtime.getTrue());
+        if (rack2) t.fastASet(keys.rackVersion, rackVersionValue);
+        return t;
     }
 
     RubyHash build(ThreadContext ctx, HttpExchange exchange) {
         HttpRequest request = exchange.request();
-        RubyHash env = new RubyHash(runtime, 32);
+        RubyHash env = template.dupFast(ctx);
         env.fastASet(keys.requestMethod, keys.method(request.method().name()));
         setPathAndQuery(env, request.uri());
-        env.fastASet(keys.scriptName, keys.empty);
         env.fastASet(keys.serverProtocol,
                 request.protocolVersion().equals(HttpVersion.HTTP_1_0) ? keys.http10 : keys.http11);
         InetSocketAddress remote = exchange.remoteAddress();
         env.fastASet(keys.remoteAddr, remote == null ? keys.empty : keys.address(remote.getAddress()));
-        setHeaders(env, request, exchange.body());
-        setServerNameAndPort(env, request, exchange.localAddress());
-        env.fastASet(keys.rackUrlScheme, keys.http);
+        AsciiString host = setHeaders(env, request, exchange.body());
+        setServerNameAndPort(env, host, exchange.localAddress());
         env.fastASet(keys.rackInput, input(ctx, exchange));
-        env.fastASet(keys.rackErrors, runtime.getGlobalVariables().get("$stderr"));
-        env.fastASet(keys.rackMultithread, runtime.newBoolean(multithread));
-        env.fastASet(keys.rackMultiprocess, runtime.getFalse());
-        env.fastASet(keys.rackRunOnce, runtime.getFalse());
-        env.fastASet(keys.serverSoftware, keys.serverSoftwareValue);
-        if (rack2) env.fastASet(keys.rackVersion, rackVersionValue);
         env.fastASet(keys.rackResponseFinished, RubyArray.newArray(runtime));
         env.fastASet(keys.rackAfterReply, RubyArray.newArray(runtime));
         // rack.upgrade?: :websocket for a WebSocket handshake, :sse when Accept lists text/event-stream
@@ -101,9 +114,11 @@ final class RackEnvBuilder {
         env.fastASet(keys.queryString, q < 0 ? keys.empty : binary(uri.substring(q + 1)));
     }
 
-    private void setHeaders(RubyHash env, HttpRequest request, RequestBody body) {
+    /** Adds the HTTP_* entries (and CONTENT_*); returns the Host header, or null. */
+    private AsciiString setHeaders(RubyHash env, HttpRequest request, RequestBody body) {
         Iterator<Map.Entry<CharSequence, CharSequence>> it = request.headers().iteratorCharSequence();
         boolean chunked = false;
+        AsciiString host = null;
         while (it.hasNext()) {
             Map.Entry<CharSequence, CharSequence> header = it.next();
             CharSequence name = header.getKey();
@@ -116,8 +131,9 @@ final class RackEnvBuilder {
                 // X_Forwarded_For would read as X-Forwarded-For: drop it so a client cannot spoof one
                 continue;
             } else {
-                if (AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING)) chunked = true;
-                key = keys.headerKey(name.toString());
+                key = keys.headerKey(name);
+                if (key == keys.httpTransferEncoding) chunked = true;
+                else if (key == keys.httpHost && host == null) host = AsciiString.of(header.getValue());
             }
             RubyString value = binary(header.getValue());
             IRubyObject previous = env.fastARef(key);
@@ -125,7 +141,7 @@ final class RackEnvBuilder {
                 env.fastASet(key, value);
             } else {
                 RubyString joined = ((RubyString) previous).strDup(runtime);
-                joined.cat(key == keys.headerKey("cookie") ? "; ".getBytes(StandardCharsets.US_ASCII) : ", ".getBytes(StandardCharsets.US_ASCII));
+                joined.cat(key == keys.httpCookie ? "; ".getBytes(StandardCharsets.US_ASCII) : ", ".getBytes(StandardCharsets.US_ASCII));
                 joined.cat(value.getByteList());
                 env.fastASet(key, joined);
             }
@@ -135,14 +151,14 @@ final class RackEnvBuilder {
             env.delete(runtime.getCurrentContext(), keys.httpTransferEncoding, Block.NULL_BLOCK);
             env.fastASet(keys.contentLength, RubyString.newString(runtime, Long.toString(body.size())));
         }
+        return host;
     }
 
-    private void setServerNameAndPort(RubyHash env, HttpRequest request, InetSocketAddress local) {
-        String host = request.headers().get(HttpHeaderNames.HOST);
+    private void setServerNameAndPort(RubyHash env, AsciiString host, InetSocketAddress local) {
         RubyString[] cached = host == null ? null : keys.hostCache.get(host);
         if (cached == null) {
-            cached = splitHost(host, local);
-            if (host != null && keys.hostCache.size() < EnvKeys.MAX_CACHED) keys.hostCache.put(host, cached);
+            cached = splitHost(host == null ? null : host.toString(), local);
+            if (host != null) keys.hostCache.put(host, cached);
         }
         env.fastASet(keys.serverName, cached[0]);
         env.fastASet(keys.serverPort, cached[1]);
