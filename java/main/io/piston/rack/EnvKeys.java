@@ -80,12 +80,11 @@ final class EnvKeys {
 
     final RubyString serverSoftwareValue;
 
-    /** A frozen, deduplicated binary string. */
+    /** A frozen binary string with its hash cached; the same object for a name made while constructing. */
     RubyString key(String s) {
         RubyString known = constants.get(s);
         if (known != null) return known;
-        RubyString str = RubyString.newString(runtime, new ByteList(s.getBytes(StandardCharsets.ISO_8859_1), false));
-        str = runtime.freezeAndDedupString(str);
+        RubyString str = new EnvKey(runtime, s.getBytes(StandardCharsets.ISO_8859_1));
         if (!sealed) constants.put(s, str);
         return str;
     }
