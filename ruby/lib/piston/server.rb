@@ -12,6 +12,7 @@ module Piston
   class Server
     # Ruby option name => [ServerConfig.Builder method, conversion]
     SECONDS = ->(v) { java.time.Duration.ofMillis((Float(v) * 1000).round) }
+    BOOLEAN = ->(v) { v ? true : false }
     OPTIONS = {
       io_threads: [:ioThreads, :Integer],
       queue: [:queue, :Integer],
@@ -35,7 +36,7 @@ module Piston
       max_outbound_messages: [:maxOutboundMessages, :Integer],
       max_inbound_messages: [:maxInboundMessages, :Integer],
       close_timeout: [:closeTimeout, SECONDS],
-      deflate: [:deflate, ->(v) { v ? true : false }]
+      deflate: [:deflate, BOOLEAN]
     }.freeze
 
     attr_reader :app, :options
@@ -115,24 +116,20 @@ module Piston
 
     def build_config
       builder = Java::IoPistonServer::ServerConfig.builder.host(@host).port(@port).threads(@threads)
-      @options.each do |name, value|
-        next if value.nil? || value == false || UPGRADE_OPTIONS.key?(name)
-
-        method, conversion = OPTIONS.fetch(name)
-        converted = conversion.is_a?(Proc) ? conversion.call(value) : Kernel.send(conversion, value)
-        builder.send(method, converted)
-      end
-      builder.build
-    rescue Java::JavaLang::IllegalArgumentException => e
-      raise ArgumentError, e.message
+      configure(builder, OPTIONS)
     end
 
     def build_upgrade_config
-      builder = Java::IoPistonUpgrade::UpgradeConfig.builder
-      @options.each do |name, value|
-        next if value.nil? || !UPGRADE_OPTIONS.key?(name)
+      configure(Java::IoPistonUpgrade::UpgradeConfig.builder, UPGRADE_OPTIONS)
+    end
 
-        method, conversion = UPGRADE_OPTIONS.fetch(name)
+    # Sets the options of one table on a Java config builder; false turns an option off
+    # (access_log: false) unless the option itself is a flag (deflate: false).
+    def configure(builder, table)
+      @options.each do |name, value|
+        method, conversion = table[name]
+        next if method.nil? || value.nil? || (value == false && conversion != BOOLEAN)
+
         converted = conversion.is_a?(Proc) ? conversion.call(value) : Kernel.send(conversion, value)
         builder.send(method, converted)
       end
