@@ -1,0 +1,61 @@
+# frozen_string_literal: true
+
+require "json"
+
+# examples/rails booted with `bin/rails server -u piston` (Rails 6.1: rack 2.2's handler lookup),
+# Piston from the installed gem, Rails from Debian's packages made loadable by bin/setup
+# (.deps/rails). Rails 6.1 needs rack 2, so this runs on the Rack 2.2 run only.
+RSpec.describe "examples/rails on the piston gem", rack: 2, timeout: 150 do
+  rails_deps = File.join(PistonSpec::Cli::ROOT, ".deps", "rails", "rubylib")
+
+  before(:all) do
+    skip "no .deps/rails: run bin/setup" unless File.file?(rails_deps)
+
+    rubylib = [*File.readlines(rails_deps, chomp: true), *ENV["RUBYLIB"].to_s.split(File::PATH_SEPARATOR)]
+              .reject { |p| File.expand_path(p) == PistonSpec::GemInstall::CHECKOUT_LIB }
+    env = PistonSpec::GemInstall.env("RUBYLIB" => rubylib.join(File::PATH_SEPARATOR),
+                                     "GEM_PATH" => PistonSpec::GemInstall.home + File::PATH_SEPARATOR)
+    app = File.join(PistonSpec::Cli::ROOT, "examples", "rails")
+    @server = PistonSpec::Cli.start(
+      command: ["sh", "-c", 'cd "$0" && exec "$@"', app, *PistonSpec::GemInstall.jruby, "bin/rails", "server",
+                "-u", "piston", "-b", "127.0.0.1", "-p", "0"],
+      env: env, timeout: 120
+    )
+    @server.owner = self.class
+  end
+
+  let(:server) { @server }
+
+  it "serves a page and JSON" do
+    page = RawHttp.get(server.host, server.port, "/")
+    expect(page.status).to eq(200)
+    expect(page.body).to include("on Piston")
+    status = JSON.parse(RawHttp.get(server.host, server.port, "/status").body)
+    expect(status).to include("rails" => start_with("6.1"), "server" => "piston")
+    expect(server.output).to include("Booting Piston", "Transport: epoll")
+  end
+
+  it "upgrades a controller action to WebSocket and to SSE" do
+    ws = RawWebSocket.connect(server.host, server.port, "/clock")
+    ws.send_text("hi")
+    messages = Array.new(2) { ws.read_message.first }
+    expect(messages).to include("echo: hi")
+    ws.close(1000)
+
+    RawHttp.open(server.host, server.port, timeout: 10) do |http|
+      http.request("GET /clock HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+      expect(http.read_head["content-type"]).to start_with("text/event-stream")
+      text = +""
+      text << (http.read_partial || break) until text.include?("\n\n")
+      expect(text).to match(/data: \d{4}-\d\d-\d\dT/)
+    end
+  ensure
+    ws&.close_socket
+  end
+
+  it "stops gracefully on INT" do
+    server.signal("INT")
+    expect(server.wait(30)).not_to be_nil
+    expect(server.output).to include("INT received, stopping gracefully", "Exiting")
+  end
+end
