@@ -1,6 +1,6 @@
 package io.piston.server;
 
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -21,7 +21,7 @@ public final class WorkerPool implements Executor {
             t.setDaemon(true);
             return t;
         };
-        executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queue), factory,
+        executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(queue), factory,
                 new ThreadPoolExecutor.AbortPolicy());
         executor.prestartAllCoreThreads();
     }
