@@ -22,8 +22,9 @@ public final class EarlyHints extends RubyObject {
         super(runtime, type);
     }
 
-    public static EarlyHints create(Ruby runtime, HttpExchange exchange) {
-        EarlyHints hints = new EarlyHints(runtime, (RubyClass) runtime.getModule("Piston").getConstantAt("EarlyHints"));
+    /** {@code type} is Piston::EarlyHints, looked up once by the caller rather than per request. */
+    public static EarlyHints create(Ruby runtime, RubyClass type, HttpExchange exchange) {
+        EarlyHints hints = new EarlyHints(runtime, type);
         hints.exchange = exchange;
         return hints;
     }

@@ -26,8 +26,9 @@ public final class HijackCall extends RubyObject {
         super(runtime, type);
     }
 
-    public static HijackCall create(Ruby runtime, HttpExchange exchange, RubyHash env, RubyString ioKey) {
-        HijackCall call = new HijackCall(runtime, (RubyClass) runtime.getModule("Piston").getConstantAt("HijackCall"));
+    /** {@code type} is Piston::HijackCall, looked up once by the caller rather than per request. */
+    public static HijackCall create(Ruby runtime, RubyClass type, HttpExchange exchange, RubyHash env, RubyString ioKey) {
+        HijackCall call = new HijackCall(runtime, type);
         call.exchange = exchange;
         call.env = env;
         call.ioKey = ioKey;

@@ -9,6 +9,8 @@ import io.piston.http.HttpExchange;
 import io.piston.server.Log;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
+import org.jruby.RubyClass;
+import org.jruby.RubyModule;
 import org.jruby.RubyHash;
 import org.jruby.exceptions.RaiseException;
 import org.jruby.runtime.ThreadContext;
@@ -28,6 +30,8 @@ public final class RackApplication implements Application {
     private final RackEnvBuilder envBuilder;
     private final RackResponder responder;
     private final CachingCallSite callSite = new FunctionalCachingCallSite("call");
+    private final RubyClass hijackClass;
+    private final RubyClass earlyHintsClass;
     private volatile io.piston.upgrade.UpgradeServer upgrades;
 
     public RackApplication(Ruby runtime, IRubyObject app, boolean rack2, boolean multithread, String software) {
@@ -37,6 +41,9 @@ public final class RackApplication implements Application {
         this.keys = new EnvKeys(runtime, software);
         this.envBuilder = new RackEnvBuilder(runtime, keys, rack2, multithread);
         this.responder = new RackResponder(runtime, rack2);
+        RubyModule piston = runtime.getModule("Piston");
+        this.hijackClass = (RubyClass) piston.getConstantAt("HijackCall");
+        this.earlyHintsClass = (RubyClass) piston.getConstantAt("EarlyHints");
     }
 
     /** Takes rack.upgrade connections (WebSocket, SSE); without it rack.upgrade is ignored. */
@@ -52,9 +59,9 @@ public final class RackApplication implements Application {
         IRubyObject error = ctx.nil;
         try {
             env = envBuilder.build(ctx, exchange);
-            HijackCall hijack = HijackCall.create(runtime, exchange, env, keys.rackHijackIo);
+            HijackCall hijack = HijackCall.create(runtime, hijackClass, exchange, env, keys.rackHijackIo);
             env.fastASet(keys.rackHijack, hijack);
-            env.fastASet(keys.rackEarlyHints, EarlyHints.create(runtime, exchange));
+            env.fastASet(keys.rackEarlyHints, EarlyHints.create(runtime, earlyHintsClass, exchange));
             response = callSite.call(ctx, app, app, env);
             if (hijack.used()) {
                 responder.closeBody(ctx, response);
