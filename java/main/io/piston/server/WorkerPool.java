@@ -1,6 +1,7 @@
 package io.piston.server;
 
 import java.util.concurrent.LinkedBlockingQueue;
+import io.netty.util.concurrent.FastThreadLocalThread;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -17,7 +18,9 @@ public final class WorkerPool implements Executor {
     public WorkerPool(int threads, int queue) {
         AtomicInteger counter = new AtomicInteger();
         ThreadFactory factory = r -> {
-            Thread t = new Thread(r, "piston-rack-" + counter.incrementAndGet());
+            // A FastThreadLocalThread takes Netty's fast path for thread-locals, the buffer
+            // allocator's caches among them: workers allocate every response buffer.
+            Thread t = new FastThreadLocalThread(r, "piston-rack-" + counter.incrementAndGet());
             t.setDaemon(true);
             return t;
         };
