@@ -53,6 +53,30 @@ RSpec.describe "examples/rails on the piston gem", rack: 2, timeout: 150 do
     ws&.close_socket
   end
 
+  it "runs an ActionCable channel on the hijacked socket" do
+    # ActionCable 6.1 takes the connection with rack.hijack and watches it with nio4r.
+    ws = RawWebSocket.connect(server.host, server.port, "/cable", timeout: 10,
+                              headers: { "Origin" => "http://127.0.0.1" }, protocols: "actioncable-v1-json")
+    expect(ws.headers["sec-websocket-protocol"]).to eq("actioncable-v1-json")
+    cable = lambda do # the next message that is not a ping
+      loop do
+        message = JSON.parse(ws.read_data)
+        break message unless message["type"] == "ping"
+      end
+    end
+    expect(cable.call).to eq("type" => "welcome")
+    identifier = JSON.generate(channel: "EchoChannel")
+    ws.send_text(JSON.generate(command: "subscribe", identifier: identifier))
+    expect(cable.call).to eq("identifier" => identifier, "type" => "confirm_subscription")
+    ws.send_text(JSON.generate(command: "message", identifier: identifier,
+                               data: JSON.generate(action: "speak", text: "hello cable")))
+    expect(cable.call).to eq("identifier" => identifier, "message" => { "text" => "hello cable" })
+    ws.close(1000)
+    expect(ws.read_close.type).to eq(:close)
+  ensure
+    ws&.close_socket
+  end
+
   it "stops gracefully on INT" do
     server.signal("INT")
     expect(server.wait(30)).not_to be_nil

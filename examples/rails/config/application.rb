@@ -1,9 +1,16 @@
 # frozen_string_literal: true
 
 # A whole Rails 6.1 app in one file: `bin/rails server -u piston` (or `rails server -u piston`)
-# serves a page, JSON, and a live clock over WebSocket or SSE through env["rack.upgrade"].
+# serves a page, JSON, a live clock over WebSocket or SSE through env["rack.upgrade"], and an
+# ActionCable channel at /cable (ActionCable takes the connection with rack.hijack).
+
+# ActionCable watches its sockets with nio4r. Piston's hijacked socket is a native UNIX socket,
+# which nio4r's pure-Ruby engine (IO.select) handles and its Java engine (JDK selectors) does not.
+ENV["NIO4R_PURE"] ||= "true" if RUBY_ENGINE == "jruby"
+
 require "rails"
 require "action_controller/railtie"
+require "action_cable/engine"
 require "logger"
 
 class PistonRailsDemo < Rails::Application
@@ -14,6 +21,9 @@ class PistonRailsDemo < Rails::Application
   config.hosts.clear # any Host header: this is a demo
   config.logger = Logger.new($stdout)
   config.log_level = :info
+  # ActionCable: the adapter comes from config/cable.yml (async: in-process); the server mounts at
+  # /cable and accepts WebSockets whose Origin is this host (allow_same_origin_as_host).
+  config.action_cable.mount_path = "/cable"
 
   routes.append do
     root "pages#home"
@@ -75,5 +85,26 @@ class LiveController < ActionController::API
     else
       render plain: "Ask for a WebSocket or for text/event-stream\n", status: :bad_request
     end
+  end
+end
+
+# ActionCable: one connection class and one channel. A client subscribes with
+# {"command":"subscribe","identifier":"{\"channel\":\"EchoChannel\"}"}; each "speak" it
+# performs is broadcast to every subscriber as {"text": ...}.
+module ApplicationCable
+  class Connection < ActionCable::Connection::Base
+  end
+
+  class Channel < ActionCable::Channel::Base
+  end
+end
+
+class EchoChannel < ApplicationCable::Channel
+  def subscribed
+    stream_from "echo"
+  end
+
+  def speak(data)
+    ActionCable.server.broadcast("echo", { "text" => data["text"].to_s })
   end
 end

@@ -13,14 +13,15 @@ import org.jruby.runtime.builtin.IRubyObject;
 
 /**
  * Piston::HijackCall: the env's rack.hijack. Calling it takes the connection (full hijack) and
- * returns the IO, also stored as rack.hijack_io. Runs on the worker thread serving the request.
+ * returns the IO, also stored as rack.hijack_io: a real UNIXSocket where it can be (see
+ * {@link AppSocket}), else a Piston::HijackedIO. Runs on the worker thread serving the request.
  */
 @JRubyClass(name = "Piston::HijackCall")
 public final class HijackCall extends RubyObject {
     private HttpExchange exchange;
     private RubyHash env;
     private RubyString ioKey;
-    private HijackedIO io;
+    private IRubyObject io;
 
     public HijackCall(Ruby runtime, RubyClass type) {
         super(runtime, type);
@@ -38,7 +39,7 @@ public final class HijackCall extends RubyObject {
     @JRubyMethod(name = "call", rest = true)
     public IRubyObject call(ThreadContext ctx, IRubyObject[] args) {
         if (io == null) {
-            io = HijackedIO.wrap(ctx.runtime, exchange.hijack());
+            io = AppSocket.hijack(ctx, exchange);
             env.op_aset(ctx, ioKey, io);
         }
         return io;

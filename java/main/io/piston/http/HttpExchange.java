@@ -224,6 +224,39 @@ public final class HttpExchange {
         return raw;
     }
 
+    /** True when a hijack can hand the app a real socket ({@link #hijackToSocket}). */
+    public boolean canHijackToSocket() {
+        return SocketBridge.supports(ctx.channel());
+    }
+
+    /**
+     * Full hijack onto a real socket: {@code fd} is the server's end of a UNIX socket pair
+     * (non-blocking, owned by this call from now on) whose other end the app holds. The IO
+     * thread relays the connection's raw bytes both ways, bytes the HTTP codec already read
+     * first. Throws (with {@code fd} closed and the exchange untouched) if {@code fd} cannot
+     * become a channel. Worker thread.
+     */
+    public void hijackToSocket(int fd) {
+        checkStage(Stage.NEW);
+        bridge(fd);
+    }
+
+    /** Partial hijack onto a real socket: as {@link #hijackToSocket}, after {@link #beginRaw}. */
+    public void hijackAfterHeadersToSocket(int fd) {
+        checkStage(Stage.STREAMING);
+        bridge(fd);
+    }
+
+    private void bridge(int fd) {
+        Channel app = SocketBridge.domainChannel(fd);
+        // From now on a client's end of stream is a half-close the app must see, not a close.
+        ctx.channel().config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
+        stage = Stage.DONE;
+        chunked = false;
+        ctx.channel().eventLoop().execute(() -> connection.bridged(this, app));
+        finished();
+    }
+
     /**
      * Hands the connection to another protocol (rack.upgrade: WebSocket, SSE): {@code head} goes
      * out through the HTTP codec, then HTTP handling of this connection ends and {@code takeover}

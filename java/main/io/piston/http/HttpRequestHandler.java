@@ -48,6 +48,8 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     private boolean discarding;
     private HttpExchange active;
     private HijackedConnection hijacked;
+    /** The connection is relayed to the app's socket (SocketBridge): reads pass through. */
+    private boolean bridged;
     private ScheduledFuture<?> timer;
     private boolean timerArmed;
     private boolean timerAnswers408;
@@ -73,6 +75,10 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (bridged) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
         try {
             if (hijacked != null) {
                 if (msg instanceof ByteBuf data) {
@@ -165,7 +171,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void dispatchNext() {
-        if (active != null || hijacked != null) return;
+        if (active != null || hijacked != null || bridged) return;
         Pending next = waiting.poll();
         if (next == null) {
             if (server.stopping() && readingRequest == null) {
@@ -254,6 +260,29 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
+     * IO thread: the app took the connection onto a socket of its own ({@code app}, the
+     * server's end of the pair); SocketBridge relays the raw bytes. This handler stays in the
+     * pipeline (passing reads through) so that graceful stop still finds the connection.
+     */
+    void bridged(HttpExchange exchange, io.netty.channel.Channel app) {
+        if (exchange != active) {
+            app.close();
+            return;
+        }
+        active = null;
+        cancelTimer();
+        for (Pending p : waiting) if (p.body != null) p.body.discard();
+        waiting.clear();
+        if (readingBody != null) readingBody.discard();
+        readingRequest = null;
+        readingBody = null;
+        bridged = true;
+        SocketBridge.start(ctx.channel(), app, () -> {
+            if (ctx.pipeline().get(HttpServerCodec.class) != null) ctx.pipeline().remove(HttpServerCodec.class);
+        });
+    }
+
+    /**
      * IO thread: the app upgraded the connection (rack.upgrade). The response head goes out
      * through the codec, the HTTP handlers leave the pipeline, and {@code takeover} adds the new
      * protocol's; bytes the codec still held reach them when the codec is removed last.
@@ -297,7 +326,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
 
     /** IO thread: graceful stop; an idle connection closes now, a busy one after its response. */
     void stopGracefully() {
-        if (active == null && waiting.isEmpty() && readingRequest == null && hijacked == null) ctx.close();
+        if (active == null && waiting.isEmpty() && readingRequest == null && hijacked == null && !bridged) ctx.close();
     }
 
     @Override
@@ -347,7 +376,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
 
     private void timerFired() {
         timer = null;
-        if (!timerArmed || active != null || hijacked != null || !ctx.channel().isActive()) return;
+        if (!timerArmed || active != null || hijacked != null || bridged || !ctx.channel().isActive()) return;
         long left = timerDeadline - System.nanoTime();
         if (left > 0) {
             scheduleTimer(left);

@@ -50,7 +50,7 @@ final class RackResponder {
             RackHeaders.Result headers = RackHeaders.convert(ctx, triple.eltInternal(1), splitHeaderLines);
             if (headers.hijack != null) {
                 exchange.beginRaw(status, headers.headers);
-                headers.hijack.callMethod(ctx, "call", HijackedIO.wrap(runtime, exchange.hijackAfterHeaders()));
+                headers.hijack.callMethod(ctx, "call", io.piston.ext.AppSocket.hijackAfterHeaders(ctx, exchange));
             } else if (body instanceof RubyArray parts) {
                 exchange.respond(status, headers.headers, concat(exchange.channel().alloc(), parts));
             } else if (body.respondsTo("to_path") && sendFile(ctx, exchange, status, headers, body)) {

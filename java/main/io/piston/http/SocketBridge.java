@@ -1,0 +1,188 @@
+package io.piston.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.unix.FileDescriptor;
+import io.netty.util.ReferenceCountUtil;
+import io.piston.server.Log;
+import java.io.IOException;
+
+/**
+ * Relays a hijacked connection to the server's end of a UNIX socket pair, so that the app holds
+ * a real socket (the other end) instead of an IO-like object. Both channels run on the
+ * connection's IO thread; bytes are copied between them as they arrive, never buffered beyond
+ * the write-buffer watermarks: a side whose peer cannot take more stops reading until it can.
+ * End of input on one side shuts the other side's output down (after what was in flight), and
+ * the pair closes when both directions ended or either side closed or failed.
+ */
+public final class SocketBridge {
+    private SocketBridge() {}
+
+    /** True when {@code channel} can be relayed to a UNIX socket (the native epoll transport). */
+    public static boolean supports(Channel channel) {
+        return channel instanceof EpollSocketChannel;
+    }
+
+    /**
+     * The server's end of the pair as a channel, not yet registered. {@code fd} must be
+     * non-blocking and owned by the caller until this returns; on failure it is closed.
+     */
+    static Channel domainChannel(int fd) {
+        try {
+            return new EpollDomainSocketChannel(fd);
+        } catch (RuntimeException | Error e) {
+            try {
+                new FileDescriptor(fd).close();
+            } catch (IOException ignored) {
+                // already gone
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * IO thread of {@code client}: registers {@code app} on that thread, then puts a relay at
+     * the end of both pipelines. {@code ready} runs once the relays are in place (the HTTP
+     * handler removes the codec then, whose leftover bytes flow to the app first) and before
+     * reading resumes.
+     */
+    static void start(Channel client, Channel app, Runnable ready) {
+        client.config().setAutoRead(false);
+        client.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        app.config().setAutoRead(false);
+        app.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        client.eventLoop().register(app).addListener((ChannelFuture f) -> {
+            if (!f.isSuccess()) {
+                Log.error("could not relay a hijacked connection to its socket", f.cause());
+                app.close();
+                client.close();
+                return;
+            }
+            link(client, app);
+            ready.run();
+            if (!client.isActive()) {
+                app.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            } else if (client instanceof DuplexChannel d && d.isInputShutdown()) {
+                // The client half-closed before the relays were in place.
+                client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+            } else {
+                client.config().setAutoRead(true);
+            }
+            app.config().setAutoRead(true);
+        });
+    }
+
+    /** Puts a relay at the end of each channel's pipeline, forwarding to the other. */
+    static void link(Channel a, Channel b) {
+        a.pipeline().addLast("bridge", new Relay(b));
+        b.pipeline().addLast("bridge", new Relay(a));
+    }
+
+    /**
+     * Sits on one channel and writes what it reads to {@code peer}. Also owns this channel's
+     * writability (resuming the peer's reads) and the end of its input (shutting the peer's
+     * output down).
+     */
+    static final class Relay extends ChannelInboundHandlerAdapter {
+        private final Channel peer;
+        private boolean unflushed;
+
+        Relay(Channel peer) {
+            this.peer = peer;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!(msg instanceof ByteBuf data) || !peer.isActive() || outputShut(peer)) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            if (!data.isReadable()) {
+                data.release();
+                return;
+            }
+            Channel self = ctx.channel();
+            peer.write(data).addListener((ChannelFuture f) -> {
+                if (!f.isSuccess()) closeBoth(self, peer);
+            });
+            unflushed = true;
+            if (!peer.isWritable()) self.config().setAutoRead(false);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            flush();
+            ctx.fireChannelReadComplete();
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel().isWritable() && peer.isActive() && !inputShut(peer)) peer.config().setAutoRead(true);
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                Channel self = ctx.channel();
+                flush();
+                // After what is in flight: the peer's reader sees end of stream, can still write.
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFuture f) -> {
+                    if (!f.isSuccess() || !(peer instanceof DuplexChannel d)) {
+                        closeBoth(self, peer);
+                        return;
+                    }
+                    d.shutdownOutput().addListener((ChannelFuture s) -> {
+                        // Both directions ended (the other relay shut ours down after its last byte).
+                        if (!s.isSuccess() || !peer.isActive() || (inputShut(peer) && outputShut(self))) {
+                            closeBoth(self, peer);
+                        }
+                    });
+                });
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            flush();
+            if (peer.isOpen()) peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (!(cause instanceof IOException)) Log.error("hijacked connection failed", cause);
+            ctx.close();
+        }
+
+        private void flush() {
+            if (!unflushed) return;
+            unflushed = false;
+            peer.flush();
+        }
+
+        private static boolean inputShut(Channel ch) {
+            return ch instanceof DuplexChannel d && d.isInputShutdown();
+        }
+
+        private static boolean outputShut(Channel ch) {
+            return ch instanceof DuplexChannel d && d.isOutputShutdown();
+        }
+
+        private static void closeBoth(Channel a, Channel b) {
+            a.close();
+            b.close();
+        }
+    }
+}
