@@ -136,4 +136,50 @@ RSpec.describe "rack.upgrade pub/sub" do
     expect(buf).to include("data: subscribed\n\ndata: line1\ndata: line2\n\n")
     s.close
   end
+
+  it "runs an SSE connection's subscription block in its callback order" do
+    s = TCPSocket.new("127.0.0.1", @server.port)
+    s.write("GET /?block=feedb HTTP/1.1\r\nHost: h\r\nAccept: text/event-stream\r\n\r\n")
+    wait_for_subscribers("feedb", 1)
+    Piston.publish(:feedb, "x")
+    buf = +""
+    Timeout.timeout(5) { buf << s.readpartial(4096) until buf.include?("data: block feedb: x\n\n") }
+    s.close
+  end
+
+  it "unsubscribes with a Symbol, and says false when there was no such subscription" do
+    a = ws("sym=symunsub")
+    a.send_text("unsub symunsub")
+    expect(a.read_data).to eq("unsub=true")
+    a.send_text("unsub symunsub")
+    expect(a.read_data).to eq("unsub=false")
+    expect(Piston.unsubscribe(:never_subscribed)).to be(false)
+    a.close_socket
+  end
+
+  it "closes a subscriber that does not read at its outbound bound, while the others get every message", timeout: 120 do
+    srv = serve(UpgradePubSubSpec::APP, max_outbound_bytes: 256 * 1024)
+    broker = Java::IoPistonUpgrade::PubSubBroker.get
+    log = capture_log do
+      slow = RawWebSocket.connect("127.0.0.1", srv.port, "/?sym=flood")
+      slow.socket.setsockopt(Socket::SOL_SOCKET, Socket::SO_RCVBUF, 4096)
+      expect(slow.read_data).to eq("subscribed")
+      fast = RawWebSocket.connect("127.0.0.1", srv.port, "/?sym=flood", timeout: 10)
+      expect(fast.read_data).to eq("subscribed")
+      wait_for_subscribers("flood", 2)
+      payload = "x" * 65_536
+      sent = 0
+      while sent < 2000 && broker.subscribers("flood") == 2
+        Piston.publish("flood", payload)
+        sent += 1
+        expect(fast.read_data.bytesize).to eq(65_536)
+      end
+      expect(broker.subscribers("flood")).to eq(1)
+      expect(sent).to be < 2000
+      Piston.publish("flood", "after")
+      expect(fast.read_data).to eq("after")
+      [slow, fast].each(&:close_socket)
+    end
+    expect(log).to include("slow client")
+  end
 end

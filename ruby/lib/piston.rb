@@ -17,6 +17,8 @@ module Piston
   if jars.none? { |j| File.basename(j) == "piston_core.jar" }
     raise LoadError, "Piston's Java core is missing from #{JAR_DIR}: build it with `mvn package`"
   end
+  # The bundled SLF4J (Lettuce's logging) would print a notice when the app has no binding.
+  java.lang.System.setProperty("slf4j.internal.verbosity", "ERROR") unless java.lang.System.getProperty("slf4j.internal.verbosity")
   jars.each { |jar| require jar }
   Java::IoPistonExt::PistonLibrary.load(JRuby.runtime)
 end

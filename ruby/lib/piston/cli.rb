@@ -77,6 +77,10 @@ module Piston
         o.on("--max-outbound-messages N", Integer, "Writes queued for one client before it is closed as slow (default 16384)") do |v|
           options[:max_outbound_messages] = v
         end
+        o.on("--redis URL", "Pub/sub through Redis, redis://HOST:PORT[/DB] (default $PISTON_REDIS_URL; " \
+                            "without it, in-process)") do |v|
+          options[:redis] = v
+        end
         o.on("--[no-]deflate", "WebSocket permessage-deflate when the client offers it (default on)") do |v|
           options[:deflate] = v
         end
@@ -131,6 +135,7 @@ module Piston
       @out.puts "* #{rack}, environment: #{ENV['RACK_ENV']}"
       @out.puts "* Transport: #{server.transport}, IO threads: #{server.io_threads}, Ruby threads: #{server.threads}"
       @out.puts "* Access log: #{options[:access_log] == '-' ? 'standard output' : options[:access_log]}" if options[:access_log]
+      @out.puts "* Pub/sub: #{server.pubsub}"
       display = server.host.include?(":") ? "[#{server.host}]" : server.host
       @out.puts "* Listening on http://#{display}:#{server.port}"
       @out.puts "Use Ctrl-C to stop"

@@ -15,7 +15,7 @@ module Piston
   # (MaxBody=10m) or snake_case (max_body=10m).
   module RackHandler
     # -O name => [Piston::Server option, kind, help]. Kinds: :int, :size (10m, 64k), :seconds,
-    # :threads (N or MIN:MAX, Puma style: Piston has a fixed pool, so MAX), :log, :bool.
+    # :threads (N or MIN:MAX, Puma style: Piston has a fixed pool, so MAX), :log, :bool, :url.
     OPTIONS = {
       "Threads" => [:threads, :threads, "Ruby worker threads (default 16; Puma-style MIN:MAX uses MAX)"],
       "IoThreads" => [:io_threads, :int, "Netty IO threads (default: one per core)"],
@@ -36,7 +36,8 @@ module Piston
       "MaxOutboundMessages" => [:max_outbound_messages, :int, "Writes queued for one WebSocket/SSE client (default 16384)"],
       "MaxInboundMessages" => [:max_inbound_messages, :int, "WebSocket messages waiting for their callback before reading pauses (default 64)"],
       "CloseTimeout" => [:close_timeout, :seconds, "Seconds to wait for the peer's WebSocket Close (default 5)"],
-      "Deflate" => [:deflate, :bool, "WebSocket permessage-deflate (default true)"]
+      "Deflate" => [:deflate, :bool, "WebSocket permessage-deflate (default true)"],
+      "Redis" => [:redis, :url, "Pub/sub through Redis, redis://HOST:PORT[/DB] (default $PISTON_REDIS_URL)"]
     }.freeze
 
     # Options that rackup, Rails and Sinatra pass to every handler: used (Host, Port,
@@ -97,7 +98,7 @@ module Piston
     private
 
     def placeholder(kind)
-      { int: "N", threads: "N", size: "SIZE", seconds: "SECONDS", log: "FILE", bool: "true|false" }.fetch(kind)
+      { int: "N", threads: "N", size: "SIZE", seconds: "SECONDS", log: "FILE", bool: "true|false", url: "URL" }.fetch(kind)
     end
 
     def convert(kind, value, name)
@@ -107,6 +108,7 @@ module Piston
       when :seconds then Float(value.to_s)
       when :size then size(value)
       when :bool then !%w[false no off 0].include?(value.to_s.downcase)
+      when :url then value.to_s
       when :log
         # rackup's own default is WEBrick's AccessLog: [] (an Array): not a file name.
         return nil if value.is_a?(Array) || value == false

@@ -9,6 +9,10 @@ module Piston
   #   server = Piston::Server.new(app, host: "127.0.0.1", port: 0, threads: 8).start
   #   server.port   # => the port it listens on
   #   server.stop   # graceful: requests in flight finish first
+  #
+  # redis: "redis://HOST:PORT[/DB]" (default: $PISTON_REDIS_URL) carries pub/sub through that
+  # Redis while the server runs, so publishes reach every process that shares it; redis: false
+  # keeps pub/sub in this process whatever the environment says.
   class Server
     # Ruby option name => [ServerConfig.Builder method, conversion]
     SECONDS = ->(v) { java.time.Duration.ofMillis((Float(v) * 1000).round) }
@@ -39,9 +43,9 @@ module Piston
       deflate: [:deflate, BOOLEAN]
     }.freeze
 
-    attr_reader :app, :options
+    attr_reader :app, :options, :redis
 
-    def initialize(app, host: "0.0.0.0", port: 3000, threads: 16, **options)
+    def initialize(app, host: "0.0.0.0", port: 3000, threads: 16, redis: ENV.fetch("PISTON_REDIS_URL", nil), **options)
       unknown = options.keys - OPTIONS.keys - UPGRADE_OPTIONS.keys
       raise ArgumentError, "unknown option(s): #{unknown.join(', ')}" unless unknown.empty?
       raise ArgumentError, "app must respond to call" unless app.respond_to?(:call)
@@ -51,7 +55,12 @@ module Piston
       @port = Integer(port)
       @threads = Integer(threads)
       @options = options
+      @redis = redis.nil? || redis == false || redis.to_s.strip.empty? ? nil : redis.to_s.strip
+      if @redis && !@redis.match?(%r{\A(rediss?|redis-socket)://.+}i)
+        raise ArgumentError, "redis: not a Redis URL (redis://HOST:PORT[/DB]): #{@redis.inspect}"
+      end
       @java = nil
+      @engine = nil
     end
 
     def start
@@ -64,6 +73,11 @@ module Piston
       @java = Java::IoPistonServer::PistonServer.new(build_config, rack_app)
       @java.beforeStop(@upgrades.shutdownHook)
       @java.start
+      # Redis unreachable is logged and retried in the background: the server starts anyway.
+      if @redis
+        @engine = Piston.pubsub_engine_for(@redis)
+        Java::IoPistonUpgrade::PubSubBroker.get.engine(@engine)
+      end
       self
     rescue Java::JavaIo::IOException => e
       @java = nil
@@ -95,9 +109,19 @@ module Piston
       !@java.nil?
     end
 
-    # Graceful stop; returns when every connection is closed (or the deadline passed).
+    # What carries pub/sub: "in-process" or "Redis redis://HOST:PORT/DB".
+    def pubsub
+      Piston.pubsub_engine.describe
+    end
+
+    # Graceful stop; returns when every connection is closed (or the deadline passed). The
+    # Redis engine this server started is closed, and pub/sub goes back to in-process.
     def stop
       @java&.stop
+      if @engine
+        Java::IoPistonUpgrade::PubSubBroker.get.resetEngine(@engine)
+        @engine = nil
+      end
       self
     end
 

@@ -18,4 +18,9 @@ public final class LocalEngine implements PubSubEngine {
     public void publish(String channel, byte[] message, boolean binary) {
         broker.deliver(channel, message, binary);
     }
+
+    @Override
+    public String describe() {
+        return "in-process";
+    }
 }

@@ -2,6 +2,7 @@ package io.piston.upgrade;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
+import io.piston.server.Log;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -12,9 +13,11 @@ import java.util.concurrent.RejectedExecutionException;
  * This process's channels and their subscribers. A publish goes to the engine; what the engine
  * delivers here is fanned out without a Ruby call per subscriber: the message is encoded once per
  * protocol, each IO thread that serves direct subscribers gets one task that writes a retained
- * duplicate of the shared buffer to each of its connections, and only subscriptions with a block
- * go through a callback queue. Subscriber lists are copy-on-write snapshots, so delivering takes
- * no lock. One broker per process ({@link #get}); any thread.
+ * duplicate of the shared buffer to each of its connections (each write still counted against
+ * that connection's outbound bounds), and only subscriptions with a block go through a callback
+ * queue. Subscriber lists are copy-on-write snapshots, so delivering takes no lock. The engine
+ * hears of a channel's first subscriber and of its last one leaving under the channel's lock, so
+ * it sees them in order. One broker per process ({@link #get}); any thread.
  */
 public final class PubSubBroker {
     private static final Subscription[] NONE = new Subscription[0];
@@ -54,9 +57,41 @@ public final class PubSubBroker {
         return engine;
     }
 
-    /** Replaces the engine (e.g. with one that reaches other processes). */
-    public void engine(PubSubEngine engine) {
-        this.engine = engine;
+    /**
+     * Replaces the engine (e.g. with one that reaches other processes): the new one hears of every
+     * channel and pattern that has subscribers now, the old one is closed. Returns the old one.
+     */
+    public PubSubEngine engine(PubSubEngine next) {
+        if (next == null) next = new LocalEngine(this);
+        PubSubEngine old;
+        synchronized (this) {
+            old = engine;
+            if (old == next) return old;
+            engine = next;
+        }
+        for (Topic topic : channels.values()) {
+            synchronized (topic) {
+                Subscription[] subs = topic.snapshot.subs;
+                if (subs.length > 0) next.subscribed(subs[0].channel, false);
+            }
+        }
+        synchronized (patterns) {
+            for (String p : patternNames()) next.subscribed(p, true);
+        }
+        try {
+            old.close();
+        } catch (RuntimeException e) {
+            Log.error("closing the pub/sub engine " + old.describe() + " failed", e);
+        }
+        return old;
+    }
+
+    /** Puts the in-process engine back if {@code current} is still the engine. */
+    public void resetEngine(PubSubEngine current) {
+        synchronized (this) {
+            if (engine != current) return;
+        }
+        engine(new LocalEngine(this));
     }
 
     /** Publishes through the engine. */
@@ -70,8 +105,8 @@ public final class PubSubBroker {
             synchronized (patterns) {
                 first = !hasPattern(s.channel);
                 patterns.snapshot = Snapshot.of(append(patterns.snapshot.subs, s));
+                if (first) engine.subscribed(s.channel, true);
             }
-            if (first) engine.subscribed(s.channel, true);
             return;
         }
         Topic topic = channels.computeIfAbsent(s.channel, k -> new Topic());
@@ -84,8 +119,8 @@ public final class PubSubBroker {
             }
             first = topic.snapshot.subs.length == 0;
             topic.snapshot = Snapshot.of(append(topic.snapshot.subs, s));
+            if (first) engine.subscribed(s.channel, false);
         }
-        if (first) engine.subscribed(s.channel, false);
     }
 
     void remove(Subscription s) {
@@ -97,8 +132,8 @@ public final class PubSubBroker {
                 if (left == null) return;
                 patterns.snapshot = Snapshot.of(left);
                 last = !hasPattern(s.channel);
+                if (last) engine.unsubscribed(s.channel, true);
             }
-            if (last) engine.unsubscribed(s.channel, true);
             return;
         }
         Topic topic = channels.get(s.channel);
@@ -109,9 +144,11 @@ public final class PubSubBroker {
             if (left == null) return;
             topic.snapshot = left.length == 0 ? Snapshot.EMPTY : Snapshot.of(left);
             last = left.length == 0;
-            if (last) channels.remove(s.channel, topic);
+            if (last) {
+                channels.remove(s.channel, topic);
+                engine.unsubscribed(s.channel, false);
+            }
         }
-        if (last) engine.unsubscribed(s.channel, false);
     }
 
     /** Number of subscriptions to exactly this channel (patterns not counted). */
@@ -120,7 +157,17 @@ public final class PubSubBroker {
         return t == null ? 0 : t.snapshot.subs.length;
     }
 
-    /** Delivers one message to this process's subscribers of {@code channel}; engines call this. Any thread. */
+    /** Subscriptions to exactly this pattern. */
+    public int patternSubscribers(String pattern) {
+        int n = 0;
+        for (Subscription s : patterns.snapshot.subs) if (s.channel.equals(pattern)) n++;
+        return n;
+    }
+
+    /**
+     * Delivers one message to this process's subscribers of {@code channel} and of every pattern
+     * that matches it: the in-process engine calls this. Any thread.
+     */
     public void deliver(String channel, byte[] data, boolean binary) {
         PubSubMessage message = new PubSubMessage(channel, data, binary);
         try {
@@ -140,6 +187,56 @@ public final class PubSubBroker {
         } finally {
             message.release();
         }
+    }
+
+    /**
+     * Delivers one message to the subscribers of exactly {@code channel} (not to patterns): an
+     * engine that receives a message server's channel messages calls this. Any thread.
+     */
+    public void deliverChannel(String channel, byte[] data, boolean binary) {
+        Topic topic = channels.get(channel);
+        if (topic == null) return;
+        PubSubMessage message = new PubSubMessage(channel, data, binary);
+        try {
+            deliver(message, topic.snapshot);
+        } finally {
+            message.release();
+        }
+    }
+
+    /**
+     * Delivers one message published to {@code channel} to the subscribers of the pattern
+     * {@code pattern} only (a message server sends one such message per matching pattern). Any thread.
+     */
+    public void deliverPattern(String pattern, String channel, byte[] data, boolean binary) {
+        List<Subscription> matched = null;
+        for (Subscription s : patterns.snapshot.subs) {
+            if (s.channel.equals(pattern)) {
+                if (matched == null) matched = new ArrayList<>(2);
+                matched.add(s);
+            }
+        }
+        if (matched == null) return;
+        PubSubMessage message = new PubSubMessage(channel, data, binary);
+        try {
+            deliver(message, Snapshot.of(matched.toArray(NONE)));
+        } finally {
+            message.release();
+        }
+    }
+
+    /** The channels that have subscribers now (a snapshot). */
+    public List<String> channelNames() {
+        List<String> out = new ArrayList<>();
+        for (var e : channels.entrySet()) if (e.getValue().snapshot.subs.length > 0) out.add(e.getKey());
+        return out;
+    }
+
+    /** The patterns that have subscribers now (a snapshot). */
+    public List<String> patternNames() {
+        List<String> out = new ArrayList<>();
+        for (Subscription s : patterns.snapshot.subs) if (!out.contains(s.channel)) out.add(s.channel);
+        return out;
     }
 
     private static void deliver(PubSubMessage message, Snapshot snap) {

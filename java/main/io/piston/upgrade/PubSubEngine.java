@@ -3,8 +3,11 @@ package io.piston.upgrade;
 /**
  * Carries publishes between the processes that share channels. The in-process engine
  * ({@link LocalEngine}) hands every publish straight to this process's {@link PubSubBroker}; an
- * engine backed by a message server would send publishes there and call
- * {@link PubSubBroker#deliver} for each message it receives. Called from any thread; must not block long.
+ * engine backed by a message server ({@link RedisEngine}) sends publishes there and calls
+ * {@link PubSubBroker#deliverChannel} / {@link PubSubBroker#deliverPattern} for each message it
+ * receives. The broker calls {@link #subscribed} and {@link #unsubscribed} in the order in which
+ * a channel's first subscriber came and last one left. Called from any thread, Ruby threads
+ * included: an engine must not block long and must never call into Ruby.
  */
 public interface PubSubEngine {
     /** This process has its first subscriber to {@code channel} (a glob pattern when {@code pattern}). */
@@ -15,4 +18,12 @@ public interface PubSubEngine {
 
     /** Publishes one message to every subscriber of {@code channel}, in every process the engine reaches. */
     void publish(String channel, byte[] message, boolean binary);
+
+    /** The broker stopped using this engine: release connections and threads. */
+    default void close() {}
+
+    /** A short description for logs and the banner (no secrets). */
+    default String describe() {
+        return getClass().getSimpleName();
+    }
 }
