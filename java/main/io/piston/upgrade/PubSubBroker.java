@@ -32,8 +32,30 @@ public final class PubSubBroker {
         volatile Snapshot snapshot = Snapshot.EMPTY;
     }
 
+    /**
+     * The subscriptions, and for direct delivery the event loops they live on and which encodings
+     * they need. Loops and flags may be a superset of what the subscriptions need (a removal keeps
+     * them, so it costs no rescan); delivery skips what no subscription uses.
+     */
     private record Snapshot(Subscription[] subs, EventLoop[] loops, boolean websocket, boolean sse) {
         static final Snapshot EMPTY = new Snapshot(new Subscription[0], new EventLoop[0], false, false);
+
+        /** This snapshot plus one subscription, without rescanning the others. */
+        Snapshot plus(Subscription s) {
+            Subscription[] more = append(subs, s);
+            if (!s.direct()) return new Snapshot(more, loops, websocket, sse);
+            boolean known = false;
+            for (EventLoop l : loops) known |= l == s.loop;
+            EventLoop[] moreLoops = known ? loops : Arrays.copyOf(loops, loops.length + 1);
+            if (!known) moreLoops[loops.length] = s.loop;
+            boolean ws = s.connection.protocol() == UpgradeRequest.WEBSOCKET;
+            return new Snapshot(more, moreLoops, websocket || ws, sse || !ws);
+        }
+
+        /** This snapshot without some subscriptions; loops and flags stay a superset. */
+        Snapshot minus(Subscription[] left) {
+            return left.length == 0 ? EMPTY : new Snapshot(left, loops, websocket, sse);
+        }
 
         static Snapshot of(Subscription[] subs) {
             List<EventLoop> loops = new ArrayList<>(2);
@@ -104,7 +126,7 @@ public final class PubSubBroker {
             boolean first;
             synchronized (patterns) {
                 first = !hasPattern(s.channel);
-                patterns.snapshot = Snapshot.of(append(patterns.snapshot.subs, s));
+                patterns.snapshot = patterns.snapshot.plus(s);
                 if (first) engine.subscribed(s.channel, true);
             }
             return;
@@ -118,7 +140,7 @@ public final class PubSubBroker {
                 return;
             }
             first = topic.snapshot.subs.length == 0;
-            topic.snapshot = Snapshot.of(append(topic.snapshot.subs, s));
+            topic.snapshot = topic.snapshot.plus(s);
             if (first) engine.subscribed(s.channel, false);
         }
     }
@@ -130,7 +152,7 @@ public final class PubSubBroker {
             synchronized (patterns) {
                 Subscription[] left = without(patterns.snapshot.subs, s);
                 if (left == null) return;
-                patterns.snapshot = Snapshot.of(left);
+                patterns.snapshot = patterns.snapshot.minus(left);
                 last = !hasPattern(s.channel);
                 if (last) engine.unsubscribed(s.channel, true);
             }
@@ -142,7 +164,7 @@ public final class PubSubBroker {
         synchronized (topic) {
             Subscription[] left = without(topic.snapshot.subs, s);
             if (left == null) return;
-            topic.snapshot = left.length == 0 ? Snapshot.EMPTY : Snapshot.of(left);
+            topic.snapshot = topic.snapshot.minus(left);
             last = left.length == 0;
             if (last) {
                 channels.remove(s.channel, topic);
