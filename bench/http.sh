@@ -56,10 +56,10 @@ mkdir -p "$RESULTS_DIR"
 
 WRK_OPTS=(-t"$WRK_THREADS" -c"$WRK_CONNECTIONS")
 declare -A PGID=() URL=() LOG=()
-WRK_PID=
+LOAD_PID=
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/servers.sh
+source "$ROOT/bench/servers.sh"
 
 command -v wrk >/dev/null || die "wrk not found"
 command -v curl >/dev/null || die "curl not found"
@@ -74,7 +74,6 @@ seconds() {
     esac
 }
 
-port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
 # --- build the ceiling (just this one class, independent of the rest of the tree) ---
 CEILING_SRC=java/main/io/piston/bench/HelloCeilingServer.java
@@ -91,27 +90,6 @@ if [[ ! -f $CEILING_CLASS || $CEILING_SRC -nt $CEILING_CLASS ]]; then
 fi
 
 # --- servers: each in its own session so the whole tree can be stopped ---
-stop_server() {
-    local name=$1 pgid=${PGID[$1]:-}
-    [[ -n $pgid ]] || return 0
-    if kill -0 -- "-$pgid" 2>/dev/null; then
-        kill -TERM -- "-$pgid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL -- "-$pgid" 2>/dev/null || true
-    fi
-    unset "PGID[$name]"
-}
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    [[ -z ${WRK_PID:-} ]] || kill "$WRK_PID" 2>/dev/null || true
-    for name in "${!PGID[@]}"; do stop_server "$name"; done
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 start_server() {
     local name=$1 port=$2 cmd=$3
     LOG[$name]=$RESULTS_DIR/$name.log
@@ -143,15 +121,6 @@ check_response() {
     [[ $out == $'Hello World!\n200' ]] || die "$name: unexpected response: $out"
 }
 
-# RSS of every process in a server's session (the JVM, plus any launcher shell), from /proc.
-rss_kb() {
-    local field=$1 total=0 pid kb
-    for pid in $(pgrep -s "${PGID[$2]}" || true); do
-        kb=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-        total=$((total + ${kb:-0}))
-    done
-    echo "$total"
-}
 
 # --- measuring ---
 # wrk latency ("274.00us", "4.18ms", "1.02s") in milliseconds.
@@ -168,9 +137,9 @@ run_wrk() {
     shift 3
     # In the background so a signal to this script is handled at once, not after the run.
     timeout $((secs + 60)) wrk "${WRK_OPTS[@]}" -d"${secs}s" "$@" "${URL[$name]}" >"$out" 2>&1 &
-    WRK_PID=$!
-    wait "$WRK_PID" || { cat "$out" >&2; die "wrk against $name failed"; }
-    WRK_PID=
+    LOAD_PID=$!
+    wait "$LOAD_PID" || { cat "$out" >&2; die "wrk against $name failed"; }
+    LOAD_PID=
 }
 
 declare -a RUN_ROUND=() RUN_NAME=() RUN_RPS=() RUN_P50=() RUN_P99=() RUN_ERR=()

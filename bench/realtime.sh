@@ -92,11 +92,11 @@ RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/piston-realtime.XXXXXX")
 mkdir -p "$RESULTS_DIR"
 
 declare -A PGID=() LOG=()
-GEN_PID=
+LOAD_PID=
+STOP_WAIT=15   # seconds of grace for a server with thousands of connections to close
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+# shellcheck source=bench/servers.sh
+source "$ROOT/bench/servers.sh"
 
 [[ $PISTON_PORT != "$CEILING_PORT" ]] || die "PISTON_PORT and CEILING_PORT must differ"
 [[ -f target/jruby/jruby-complete.jar && -f ruby/lib/piston/jars/piston_core.jar ]] ||
@@ -119,27 +119,6 @@ if [[ ! -f $stamp ]] || [[ -n $(find "${SOURCES[@]}" -newer "$stamp" -print -qui
 fi
 
 # --- servers: each in its own session so the whole tree can be stopped ---
-stop_server() {
-    local name=$1 pgid=${PGID[$1]:-}
-    [[ -n $pgid ]] || return 0
-    if kill -0 -- "-$pgid" 2>/dev/null; then
-        kill -TERM -- "-$pgid" 2>/dev/null || true
-        for _ in $(seq 75); do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL -- "-$pgid" 2>/dev/null || true
-    fi
-    unset "PGID[$name]"
-}
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    [[ -z ${GEN_PID:-} ]] || kill "$GEN_PID" 2>/dev/null || true
-    for name in "${!PGID[@]}"; do stop_server "$name"; done
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 start_server() {
     local name=$1 port=$2 cmd=$3
     LOG[$name]=$RESULTS_DIR/$name-$BENCH.log
@@ -161,14 +140,6 @@ wait_ready() {
     for _ in $(seq 20); do grep -q 'Listening on' "${LOG[$name]}" && break; sleep 0.1; done
 }
 
-rss_kb() {
-    local field=$1 total=0 pid kb
-    for pid in $(pgrep -s "${PGID[$2]}" || true); do
-        kb=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-        total=$((total + ${kb:-0}))
-    done
-    echo "$total"
-}
 
 start_pair() {
     local app=$1 cmd
@@ -197,10 +168,10 @@ gen() {
     # shellcheck disable=SC2086
     timeout "$limit" java $GEN_JAVA_OPTS -cp "$CP" io.piston.bench.WsLoadGenerator --port "$(port_of "$name")" \
         --threads "$GEN_THREADS" --size "$SIZE" "$@" >"$out" 2>&1 &
-    GEN_PID=$!
+    LOAD_PID=$!
     local rc=0
-    wait "$GEN_PID" || rc=$?
-    GEN_PID=
+    wait "$LOAD_PID" || rc=$?
+    LOAD_PID=
     kill -0 -- "-${PGID[$name]}" 2>/dev/null || { tail -n 20 "${LOG[$name]}" >&2; die "$name died (see $out)"; }
     grep -q '^RESULT' "$out" || { cat "$out" >&2; die "generator against $name failed (exit $rc)"; }
     (( rc == 0 )) || log "warning: generator against $name reported problems (exit $rc, see $out)"

@@ -1,0 +1,41 @@
+# Shared by the benchmark scripts (sourced, not run): logging, and servers started in sessions
+# of their own so that each one's whole process tree can be stopped, on exit or Ctrl-C too.
+# The sourcing script declares the associative array PGID (server name -> session id) and sets
+# LOAD_PID while its load generator runs.
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+# TERM to the server's session, up to STOP_WAIT seconds' grace, then KILL.
+stop_server() {
+    local name=$1 pgid=${PGID[$1]:-}
+    [[ -n $pgid ]] || return 0
+    if kill -0 -- "-$pgid" 2>/dev/null; then
+        kill -TERM -- "-$pgid" 2>/dev/null || true
+        for _ in $(seq $(( ${STOP_WAIT:-10} * 5 ))); do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL -- "-$pgid" 2>/dev/null || true
+    fi
+    unset "PGID[$name]"
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    [[ -z ${LOAD_PID:-} ]] || kill "$LOAD_PID" 2>/dev/null || true
+    for name in "${!PGID[@]}"; do stop_server "$name"; done
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# RSS of every process in a server's session (the JVM, plus any launcher shell), from /proc.
+rss_kb() {
+    local field=$1 total=0 pid kb
+    for pid in $(pgrep -s "${PGID[$2]}" || true); do
+        kb=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+        total=$((total + ${kb:-0}))
+    done
+    echo "$total"
+}
