@@ -127,20 +127,6 @@ start_server() {
     PGID[$name]=$!
 }
 
-wait_ready() {
-    local name=$1 port=$2 deadline=$((SECONDS + READY_TIMEOUT))
-    until port_open "$port"; do
-        if ! kill -0 -- "-${PGID[$name]}" 2>/dev/null; then
-            tail -n 20 "${LOG[$name]}" >&2
-            die "$name exited before listening on $port"
-        fi
-        (( SECONDS < deadline )) || { tail -n 20 "${LOG[$name]}" >&2; die "$name not listening on $port after ${READY_TIMEOUT}s"; }
-        sleep 0.25
-    done
-    for _ in $(seq 20); do grep -q 'Listening on' "${LOG[$name]}" && break; sleep 0.1; done
-}
-
-
 start_pair() {
     local app=$1 cmd
     for port in "$CEILING_PORT" "$PISTON_PORT"; do

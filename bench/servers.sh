@@ -1,7 +1,7 @@
 # Shared by the benchmark scripts (sourced, not run): logging, and servers started in sessions
 # of their own so that each one's whole process tree can be stopped, on exit or Ctrl-C too.
-# The sourcing script declares the associative array PGID (server name -> session id) and sets
-# LOAD_PID while its load generator runs.
+# The sourcing script declares the associative arrays PGID (server name -> session id) and LOG
+# (server name -> log file), sets READY_TIMEOUT, and sets LOAD_PID while its load generator runs.
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -29,6 +29,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# Waits until the server's port accepts connections (up to READY_TIMEOUT seconds), failing
+# early with the end of its log when it exits first.
+wait_ready() {
+    local name=$1 port=$2 deadline=$((SECONDS + READY_TIMEOUT))
+    until port_open "$port"; do
+        if ! kill -0 -- "-${PGID[$name]}" 2>/dev/null; then
+            tail -n 20 "${LOG[$name]}" >&2
+            die "$name exited before listening on $port"
+        fi
+        (( SECONDS < deadline )) || { tail -n 20 "${LOG[$name]}" >&2; die "$name not listening on $port after ${READY_TIMEOUT}s"; }
+        sleep 0.25
+    done
+    for _ in $(seq 20); do grep -q 'Listening on' "${LOG[$name]}" && break; sleep 0.1; done
+    log "$name ready on $port: $(grep -m1 'Listening on' "${LOG[$name]}" || echo '(port open)')"
+}
 
 # RSS of every process in a server's session (the JVM, plus any launcher shell), from /proc.
 rss_kb() {
