@@ -1,5 +1,6 @@
 package io.piston.rack;
 
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ConcurrentHashMap;
@@ -23,7 +24,8 @@ final class EnvKeys {
             rackResponseFinished, rackAfterReply, serverSoftware, rackUpgradeP, rackUpgrade, httpHost,
             httpTransferEncoding, httpCookie;
     final RubyString empty, http, http10, http11, localhost;
-    private final RubyString[] methods;
+    /** The common methods' strings; read-only after construction. */
+    private final java.util.Map<HttpMethod, RubyString> methods = new java.util.HashMap<>();
     /**
      * Every string made while constructing, so that a header key built later for a known name
      * (HTTP_HOST...) is the same object and can be compared by identity. Read-only once sealed.
@@ -71,8 +73,10 @@ final class EnvKeys {
         http10 = key("HTTP/1.0");
         http11 = key("HTTP/1.1");
         localhost = key("localhost");
-        methods = new RubyString[] {key("GET"), key("POST"), key("PUT"), key("DELETE"), key("HEAD"), key("PATCH"),
-                key("OPTIONS")};
+        for (HttpMethod m : new HttpMethod[] {HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.DELETE,
+                HttpMethod.HEAD, HttpMethod.PATCH, HttpMethod.OPTIONS}) {
+            methods.put(m, key(m.name()));
+        }
         software = software == null ? "Piston" : software;
         serverSoftwareValue = key(software);
         sealed = true;
@@ -90,11 +94,9 @@ final class EnvKeys {
     }
 
     /** The method as a shared frozen string when it is a common one. */
-    RubyString method(String name) {
-        for (RubyString m : methods) {
-            if (m.getByteList().length() == name.length() && m.toString().equals(name)) return m;
-        }
-        return key(name);
+    RubyString method(HttpMethod method) {
+        RubyString common = methods.get(method);
+        return common != null ? common : key(method.name());
     }
 
     /** REMOTE_ADDR for a client address, frozen and cached. */

@@ -78,7 +78,7 @@ final class RackEnvBuilder {
     RubyHash build(ThreadContext ctx, HttpExchange exchange) {
         HttpRequest request = exchange.request();
         RubyHash env = template.dupFast(ctx);
-        env.fastASet(keys.requestMethod, keys.method(request.method().name()));
+        env.fastASet(keys.requestMethod, keys.method(request.method()));
         setPathAndQuery(env, request.uri());
         env.fastASet(keys.serverProtocol,
                 request.protocolVersion().equals(HttpVersion.HTTP_1_0) ? keys.http10 : keys.http11);
