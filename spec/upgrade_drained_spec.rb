@@ -10,29 +10,38 @@ module UpgradeDrainedSpec
 
   # Writes until the queue backs up (the kernel's loopback buffers alone can take several MB,
   # hence the high cap), then waits for on_drained before writing the last message.
-  # (on_drained may also run earlier, whenever the queue empties after the app saw pending > 0.)
+  # The lock orders the producer's "backed up" against on_drained: the queue may drain between
+  # the producer's last look at pending and its flag, and that on_drained must not be missed.
+  # on_drained also runs whenever the queue empties after the app saw pending > 0, so one that
+  # finds writes still pending is ignored: looking at pending arms the next one.
   class Producer
     def on_open(client)
+      @lock = Mutex.new
       Thread.new do
         sent = 0
-        seen = 0 # pending as the loop saw it: it keeps falling while the socket drains
         loop do
           break unless client.write(CHUNK)
 
           sent += 1
-          seen = client.pending
-          break if seen >= 20 || sent >= 1000
+          backed_up = @lock.synchronize do
+            seen = client.pending
+            @backed_up = seen >= 20 || sent >= 1000
+            EVENTS << [:backed_up, seen, sent] if @backed_up
+            @backed_up
+          end
+          break if backed_up
         end
-        @backed_up = true
-        EVENTS << [:backed_up, seen, sent]
       end
     end
 
     def on_drained(client)
-      return unless @backed_up && !@done
+      @lock.synchronize do
+        return unless @backed_up && !@done
+        return unless (left = client.pending).zero?
 
-      @done = true
-      EVENTS << [:drained, client.pending]
+        @done = true
+        EVENTS << [:drained, left]
+      end
       client.write("done")
     end
   end

@@ -84,13 +84,16 @@ RSpec.describe "rack.upgrade SSE" do
     body = read_until(s, "data: named\n\n").split("\r\n\r\n", 2).last
     expect(body).to eq("data: one\n\ndata: two\ndata: lines\n\nevent: greeting\nid: 7\nretry: 1500\ndata: named\n\n")
     expect(body).not_to include("never")
+    expect(event).to eq([:open, :sse, nil])
     s.close
+    expect(event).to eq([:close, false]) # so it cannot reach the next example's queue
   end
 
   it "puts a reconnecting browser's Last-Event-ID in the env" do
     s = open_stream("/", "Last-Event-ID: 41\r\n")
     expect(event).to eq([:open, :sse, "41"])
     s.close
+    expect(event).to eq([:close, false])
   end
 
   it "sends a ': ping' comment every idle interval" do
