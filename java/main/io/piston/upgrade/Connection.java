@@ -9,21 +9,27 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.VoidChannelPromise;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.internal.PlatformDependent;
 import io.piston.server.Log;
 import java.net.SocketAddress;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 
 /**
  * One upgraded connection, WebSocket or SSE: its state, the bounds and accounting of its outbound
@@ -31,6 +37,10 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  * the channel's pipeline: the Netty methods run on the channel's IO thread. {@link #send},
  * {@link #close}, the accessors and the subscription methods may be called from any thread (the
  * Ruby client object calls them from workers and app threads).
+ *
+ * <p>Writes from other threads go through an outbox that one task on the IO thread empties: a
+ * worker writing many messages costs the event loop one task, one flush and one completion, not
+ * one of each per message, and small messages are framed there into one shared buffer.
  */
 public abstract class Connection extends ChannelInboundHandlerAdapter implements ChannelFutureListener {
     static final int NEW = 0;
@@ -44,6 +54,16 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             AtomicIntegerFieldUpdater.newUpdater(Connection.class, "pending");
     private static final AtomicIntegerFieldUpdater<Connection> INBOUND =
             AtomicIntegerFieldUpdater.newUpdater(Connection.class, "inbound");
+    private static final AtomicIntegerFieldUpdater<Connection> OUTBOX_SCHEDULED =
+            AtomicIntegerFieldUpdater.newUpdater(Connection.class, "outboxScheduled");
+    private static final AtomicLongFieldUpdater<Connection> OUTBOX_BYTES =
+            AtomicLongFieldUpdater.newUpdater(Connection.class, "outboxBytes");
+    /** Messages one outbox task writes before it lets other channels of its IO thread go. */
+    private static final int OUTBOX_BATCH = 1024;
+    /** Larger messages are framed by the thread that writes them, not copied to be framed later. */
+    private static final int COPY_LIMIT = 8 * 1024;
+    /** Small messages framed together go out in buffers of about this size. */
+    private static final int SHARED_BUFFER = 64 * 1024;
 
     final UpgradeConfig config;
     final Channel channel;
@@ -56,6 +76,11 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     private volatile int pending;
     private volatile int inbound;
     private volatile boolean drainArmed;
+    private final Queue<Object> outbox = PlatformDependent.newMpscQueue();
+    private final Runnable emptyOutbox = this::emptyOutbox;
+    private final ChannelPromise quiet; // for writes whose completion another write's promise reports
+    private volatile int outboxScheduled; // 1 while a task to empty the outbox is queued on the IO thread
+    private volatile long outboxBytes;
     private volatile int timeoutSeconds;
     volatile long lastWriteNanos;
     long lastReadNanos;
@@ -69,7 +94,11 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         this.live = live;
         this.callbacks = new CallbackQueue(this, workers);
         this.timeoutSeconds = (int) config.pingInterval.getSeconds();
+        this.quiet = new VoidChannelPromise(channel, false);
     }
+
+    /** A message to be framed on the IO thread, together with the ones queued next to it. */
+    private record Unframed(byte[] data, boolean binary) {}
 
     /** {@link UpgradeRequest#WEBSOCKET} or {@link UpgradeRequest#SSE}. */
     public abstract int protocol();
@@ -82,6 +111,15 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
 
     /** Any thread: one message of the app, framed for this protocol. */
     abstract Object encode(byte[] data, int offset, int length, boolean binary);
+
+    /** Whether messages can be framed one after another into a shared buffer ({@link #encodeInto}). */
+    abstract boolean framesTogether();
+
+    /** IO thread: appends one message, framed, to {@code out}. */
+    abstract void encodeInto(ByteBuf out, byte[] data, boolean binary);
+
+    /** Bytes the framing adds to a message of {@code length} bytes, about. */
+    abstract int framing(int length);
 
     /** IO thread: the close the app asked for, after the writes queued before it. */
     abstract void closeGracefully(int code);
@@ -172,7 +210,11 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     /** Queues one message of the app: text or binary (WebSocket), a data event (SSE). */
     public final boolean sendMessage(byte[] data, int offset, int length, boolean binary) {
         if (state != OPEN) return false;
-        return send(encode(data, offset, length, binary));
+        if (length > COPY_LIMIT || channel.eventLoop().inEventLoop()) return send(encode(data, offset, length, binary));
+        int bytes = length + framing(length);
+        if (!admit(bytes)) return false;
+        enqueue(new Unframed(Arrays.copyOfRange(data, offset, offset + length), binary), bytes);
+        return true;
     }
 
     /**
@@ -185,24 +227,122 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             ReferenceCountUtil.release(msg);
             return false;
         }
-        int bytes = msg instanceof ByteBuf b ? b.readableBytes() : msg instanceof ByteBufHolder h ? h.content().readableBytes() : 0;
+        int bytes = sizeOf(msg);
+        if (!admit(bytes)) {
+            ReferenceCountUtil.release(msg);
+            return false;
+        }
+        if (channel.eventLoop().inEventLoop()) {
+            if (!outbox.isEmpty()) emptyOutbox(); // what other threads wrote before goes first
+            ctx.writeAndFlush(msg, ctx.newPromise().addListener(this));
+        } else {
+            enqueue(msg, bytes);
+        }
+        return true;
+    }
+
+    /** Counts one more write, or closes the client as slow when it would pass the bounds. */
+    private boolean admit(int bytes) {
         int n = PENDING.incrementAndGet(this);
         if (n > config.maxOutboundMessages || queuedBytes() + bytes > config.maxOutboundBytes) {
             PENDING.decrementAndGet(this);
-            ReferenceCountUtil.release(msg);
             slow(n);
             return false;
         }
         lastWriteNanos = System.nanoTime();
         if (!channel.isWritable()) drainArmed = true;
-        channel.writeAndFlush(msg, channel.newPromise().addListener(this));
         return true;
+    }
+
+    private void enqueue(Object item, int bytes) {
+        OUTBOX_BYTES.addAndGet(this, bytes);
+        outbox.offer(item);
+        if (OUTBOX_SCHEDULED.compareAndSet(this, 0, 1)) scheduleOutbox();
+    }
+
+    private int sizeOf(Object item) {
+        if (item instanceof ByteBuf b) return b.readableBytes();
+        if (item instanceof ByteBufHolder h) return h.content().readableBytes();
+        if (item instanceof Unframed u) return u.data.length + framing(u.data.length);
+        return 0;
+    }
+
+    private void scheduleOutbox() {
+        try {
+            channel.eventLoop().execute(emptyOutbox);
+        } catch (RejectedExecutionException e) {
+            // the IO thread is gone (server stopping): nothing will write these
+            int dropped = 0;
+            Object item;
+            while ((item = outbox.poll()) != null) {
+                OUTBOX_BYTES.addAndGet(this, -sizeOf(item));
+                ReferenceCountUtil.release(item);
+                dropped++;
+            }
+            written(dropped);
+            channel.close();
+        }
+    }
+
+    /**
+     * IO thread: writes what other threads queued, in their order, and flushes once. Small
+     * messages are framed into shared buffers; only the last write has a promise, which reports
+     * the whole batch (a channel completes its writes in order). The flag is cleared before the
+     * queue is read, so a message offered after that schedules a new task.
+     */
+    private void emptyOutbox() {
+        outboxScheduled = 0;
+        int count = 0;
+        long bytes = 0;
+        ByteBuf shared = null;
+        Object held = null; // written when the next one is known, so the last one can carry the promise
+        Object item;
+        while (count < OUTBOX_BATCH && (item = outbox.poll()) != null) {
+            count++;
+            bytes += sizeOf(item);
+            if (item instanceof Unframed u) {
+                if (framesTogether()) {
+                    if (shared == null) shared = ctx.alloc().directBuffer((int) Math.min(SHARED_BUFFER, outboxBytes + 64));
+                    encodeInto(shared, u.data, u.binary);
+                    if (shared.readableBytes() >= SHARED_BUFFER) {
+                        held = hold(held, shared);
+                        shared = null;
+                    }
+                    continue;
+                }
+                item = encode(u.data, 0, u.data.length, u.binary);
+            }
+            if (shared != null) {
+                held = hold(held, shared);
+                shared = null;
+            }
+            held = hold(held, item);
+        }
+        if (shared != null) held = hold(held, shared);
+        OUTBOX_BYTES.addAndGet(this, -bytes);
+        if (held != null) {
+            int batch = count;
+            ctx.writeAndFlush(held, ctx.newPromise().addListener(f -> written(batch)));
+        } else if (count > 0) {
+            written(count);
+        }
+        if (!outbox.isEmpty() && OUTBOX_SCHEDULED.compareAndSet(this, 0, 1)) scheduleOutbox();
+    }
+
+    private Object hold(Object previous, Object next) {
+        if (previous != null) ctx.write(previous, quiet);
+        return next;
     }
 
     /** IO thread or the thread that wrote: one queued write left (or failed to leave) for the socket. */
     @Override
     public final void operationComplete(ChannelFuture future) {
-        if (PENDING.decrementAndGet(this) == 0 && drainArmed && state == OPEN) {
+        written(1);
+    }
+
+    /** {@code n} queued writes left (or failed to leave) for the socket; on_drained when none are left. */
+    private void written(int n) {
+        if (n > 0 && PENDING.addAndGet(this, -n) == 0 && drainArmed && state == OPEN) {
             drainArmed = false;
             UpgradeHandler h = handler;
             if (h.wantsDrained()) callbacks.add(() -> handler.drained(this));
@@ -216,7 +356,10 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
 
     final void close(int code) {
         if (!STATE.compareAndSet(this, OPEN, CLOSING)) return;
-        onLoop(() -> closeGracefully(code));
+        onLoop(() -> {
+            emptyOutbox(); // the writes accepted before the close go out before it
+            closeGracefully(code);
+        });
     }
 
     /** Server stopping: on_shutdown, then a close with 1001 (going away). */
@@ -328,9 +471,10 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         return state == CLOSED;
     }
 
+    /** Bytes waiting for the socket: in the outbox and in the channel's outbound buffer. */
     final long queuedBytes() {
         ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
-        return out == null ? 0 : out.totalPendingWriteBytes();
+        return outboxBytes + (out == null ? 0 : out.totalPendingWriteBytes());
     }
 
     private void slow(int messages) {

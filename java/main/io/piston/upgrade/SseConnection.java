@@ -1,5 +1,6 @@
 package io.piston.upgrade;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -53,6 +54,21 @@ final class SseConnection extends Connection {
     @Override
     Object encode(byte[] data, int offset, int length, boolean binary) {
         return SseEvents.data(channel.alloc(), data, offset, length);
+    }
+
+    @Override
+    boolean framesTogether() {
+        return true;
+    }
+
+    @Override
+    void encodeInto(ByteBuf out, byte[] data, boolean binary) {
+        SseEvents.dataInto(out, data, 0, data.length);
+    }
+
+    @Override
+    int framing(int length) {
+        return 8; // "data: " and two line ends, more when the data has line breaks
     }
 
     /** Any thread: an event with a name, id or retry; any of them may be null. */

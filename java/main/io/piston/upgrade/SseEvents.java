@@ -24,6 +24,16 @@ final class SseEvents {
                          int length) {
         ByteBuf buf = alloc.directBuffer(length + 16 + (event == null ? 0 : event.length() + 8)
                 + (id == null ? 0 : id.length() + 5) + (retry == null ? 0 : retry.length() + 8));
+        return eventInto(buf, event, id, retry, data, offset, length);
+    }
+
+    /** Appends a data-only event to {@code buf} and returns it. */
+    static ByteBuf dataInto(ByteBuf buf, byte[] data, int offset, int length) {
+        return eventInto(buf, null, null, null, data, offset, length);
+    }
+
+    /** Appends a full event to {@code buf} and returns it. */
+    static ByteBuf eventInto(ByteBuf buf, String event, String id, String retry, byte[] data, int offset, int length) {
         field(buf, "event: ", event);
         field(buf, "id: ", id);
         field(buf, "retry: ", retry);

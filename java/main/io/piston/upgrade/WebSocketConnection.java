@@ -1,5 +1,6 @@
 package io.piston.upgrade;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
@@ -135,6 +136,21 @@ final class WebSocketConnection extends Connection {
         }
         return WebSocketFrames.encode(channel.alloc(), binary ? WebSocketFrames.BINARY : WebSocketFrames.TEXT, data,
                 offset, length);
+    }
+
+    @Override
+    boolean framesTogether() {
+        return deflate == null; // with deflate, the encoder compresses each frame
+    }
+
+    @Override
+    void encodeInto(ByteBuf out, byte[] data, boolean binary) {
+        WebSocketFrames.encodeInto(out, binary ? WebSocketFrames.BINARY : WebSocketFrames.TEXT, data, 0, data.length);
+    }
+
+    @Override
+    int framing(int length) {
+        return WebSocketFrames.sizeOf(length) - length;
     }
 
     @Override

@@ -15,8 +15,16 @@ final class WebSocketFrames {
     private WebSocketFrames() {}
 
     static ByteBuf encode(ByteBufAllocator alloc, int opcode, byte[] data, int offset, int length) {
-        int header = length < 126 ? 2 : length <= 0xFFFF ? 4 : 10;
-        ByteBuf buf = alloc.directBuffer(header + length);
+        return encodeInto(alloc.directBuffer(sizeOf(length)), opcode, data, offset, length);
+    }
+
+    /** The size of the frame that carries {@code length} bytes. */
+    static int sizeOf(int length) {
+        return (length < 126 ? 2 : length <= 0xFFFF ? 4 : 10) + length;
+    }
+
+    /** Appends one frame to {@code buf} and returns it. */
+    static ByteBuf encodeInto(ByteBuf buf, int opcode, byte[] data, int offset, int length) {
         buf.writeByte(0x80 | opcode);
         if (length < 126) {
             buf.writeByte(length);

@@ -1,0 +1,125 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+require "zlib"
+
+# Many writes from one thread arrive complete and in order, whatever their kind: small messages
+# (framed together on the IO thread), large ones (framed by the writer), text and binary, data
+# events and named events, with and without permessage-deflate.
+module UpgradeWriteOrderSpec
+  COUNT = 3000
+  BIG = "x" * 20_000
+
+  # The i-th message: [kind, data]
+  def self.message(i)
+    if (i % 101).zero? then [:big, "#{BIG}#{i}"]
+    elsif (i % 7).zero? then [:binary, "b#{i}".b]
+    else [:text, "t\u00e9#{i}"]
+    end
+  end
+
+  class WebSocketWriter
+    def on_open(client)
+      from_thread = client.env["QUERY_STRING"] == "thread"
+      write_all = lambda do
+        COUNT.times do |i|
+          _kind, data = UpgradeWriteOrderSpec.message(i)
+          client.write(data)
+        end
+        client.write("end")
+      end
+      from_thread ? Thread.new(&write_all) : write_all.call
+    end
+  end
+
+  class SseWriter
+    def on_open(client)
+      COUNT.times do |i|
+        kind, data = UpgradeWriteOrderSpec.message(i)
+        if kind == :binary
+          client.write_sse(data: "n#{i}", event: "named", id: i.to_s)
+        else
+          client.write("#{data}\nline2")
+        end
+      end
+      client.write("end")
+    end
+  end
+
+  APP = lambda do |env|
+    case env["rack.upgrade?"]
+    when :websocket then env["rack.upgrade"] = WebSocketWriter.new
+    when :sse then env["rack.upgrade"] = SseWriter.new
+    end
+    [200, {}, []]
+  end
+end
+
+RSpec.describe "writes in order" do
+  before(:all) { @server = serve(UpgradeWriteOrderSpec::APP) }
+  after(:all) { @server&.stop }
+
+  def expected_websocket_messages
+    Array.new(UpgradeWriteOrderSpec::COUNT) do |i|
+      kind, data = UpgradeWriteOrderSpec.message(i)
+      [data, kind == :binary ? :binary : :text]
+    end
+  end
+
+  def read_websocket_messages(ws, inflater = nil)
+    got = []
+    Timeout.timeout(30) do
+      loop do
+        data, type = inflater ? read_deflated(ws, inflater) : ws.read_message(timeout: 10)
+        break if data == "end"
+
+        got << [data, type]
+      end
+    end
+    got
+  end
+
+  # One message of a permessage-deflate connection (the server sends unfragmented frames).
+  def read_deflated(ws, inflater)
+    frame = ws.read_frame(timeout: 10)
+    data = frame.payload
+    data = inflater.inflate(data + "\x00\x00\xff\xff".b) if frame.rsv & 4 != 0
+    data.force_encoding(frame.type == :text ? Encoding::UTF_8 : Encoding::BINARY)
+    [data, frame.type]
+  end
+
+  { "on the worker" => "/", "from an app thread" => "/?thread" }.each do |where, path|
+    it "delivers every WebSocket message written #{where}, in order, with its type" do
+      ws = RawWebSocket.connect("127.0.0.1", @server.port, path)
+      expect(read_websocket_messages(ws)).to eq(expected_websocket_messages)
+    ensure
+      ws&.close_socket
+    end
+  end
+
+  it "delivers them in order through permessage-deflate too" do
+    ws = RawWebSocket.connect("127.0.0.1", @server.port, "/?thread", extensions: "permessage-deflate")
+    expect(ws.headers["sec-websocket-extensions"]).to start_with("permessage-deflate")
+    got = read_websocket_messages(ws, Zlib::Inflate.new(-Zlib::MAX_WBITS))
+    expect(got).to eq(expected_websocket_messages)
+  ensure
+    ws&.close_socket
+  end
+
+  it "delivers every SSE event in order, data events and named events alike" do
+    s = TCPSocket.new("127.0.0.1", @server.port)
+    s.write("GET / HTTP/1.1\r\nHost: h\r\nAccept: text/event-stream\r\n\r\n")
+    buf = +"".b
+    Timeout.timeout(30) do
+      buf << s.readpartial(65_536) until buf.end_with?("data: end\n\n")
+    end
+    events = buf.split("\r\n\r\n", 2).last.split("\n\n")
+    expected = Array.new(UpgradeWriteOrderSpec::COUNT) do |i|
+      kind, data = UpgradeWriteOrderSpec.message(i)
+      kind == :binary ? "event: named\nid: #{i}\ndata: n#{i}" : "data: #{data.b}\ndata: line2"
+    end
+    expect(events).to eq(expected + ["data: end"])
+  ensure
+    s&.close
+  end
+end
