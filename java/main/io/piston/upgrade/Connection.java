@@ -241,15 +241,29 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         return true;
     }
 
+    /**
+     * IO thread: one published message, already framed and shared by every subscriber of this IO
+     * thread (a fan-out task); {@code now} is the task's time, read once for all of them.
+     */
+    final void deliver(ByteBuf shared, long now) {
+        if (state != OPEN || !admit(shared.readableBytes(), now)) return;
+        if (!outbox.isEmpty()) emptyOutbox(); // what other threads wrote before goes first
+        ctx.writeAndFlush(shared.retainedDuplicate(), ctx.newPromise().addListener(this));
+    }
+
     /** Counts one more write, or closes the client as slow when it would pass the bounds. */
     private boolean admit(int bytes) {
+        return admit(bytes, System.nanoTime());
+    }
+
+    private boolean admit(int bytes, long now) {
         int n = PENDING.incrementAndGet(this);
         if (n > config.maxOutboundMessages || queuedBytes() + bytes > config.maxOutboundBytes) {
             PENDING.decrementAndGet(this);
             slow(n);
             return false;
         }
-        lastWriteNanos = System.nanoTime();
+        lastWriteNanos = now;
         if (!channel.isWritable()) drainArmed = true;
         return true;
     }

@@ -35,10 +35,24 @@ public final class PubSubBroker {
     /**
      * The subscriptions, and for direct delivery the event loops they live on and which encodings
      * they need. Loops and flags may be a superset of what the subscriptions need (a removal keeps
-     * them, so it costs no rescan); delivery skips what no subscription uses.
+     * them, so it costs no rescan); delivery skips what no subscription uses. Immutable, but for
+     * the direct subscriptions grouped by loop, which the first delivery works out.
      */
-    private record Snapshot(Subscription[] subs, EventLoop[] loops, boolean websocket, boolean sse) {
+    private static final class Snapshot {
         static final Snapshot EMPTY = new Snapshot(new Subscription[0], new EventLoop[0], false, false);
+
+        final Subscription[] subs;
+        final EventLoop[] loops;
+        final boolean websocket;
+        final boolean sse;
+        private volatile Subscription[][] byLoop; // [i]: the direct subscriptions on loops[i]
+
+        Snapshot(Subscription[] subs, EventLoop[] loops, boolean websocket, boolean sse) {
+            this.subs = subs;
+            this.loops = loops;
+            this.websocket = websocket;
+            this.sse = sse;
+        }
 
         /** This snapshot plus one subscription, without rescanning the others. */
         Snapshot plus(Subscription s) {
@@ -68,6 +82,20 @@ public final class PubSubBroker {
                 else sse = true;
             }
             return new Snapshot(subs, loops.toArray(new EventLoop[0]), ws, sse);
+        }
+
+        /** The direct subscriptions of each loop, so a loop's fan-out task reads only its own. */
+        Subscription[][] byLoop() {
+            Subscription[][] groups = byLoop;
+            if (groups != null) return groups;
+            groups = new Subscription[loops.length][];
+            for (int i = 0; i < loops.length; i++) {
+                List<Subscription> mine = new ArrayList<>();
+                for (Subscription s : subs) if (s.direct() && s.loop == loops[i]) mine.add(s);
+                groups[i] = mine.toArray(NONE);
+            }
+            byLoop = groups; // two threads may both work it out; the results are equal
+            return groups;
         }
     }
 
@@ -262,19 +290,22 @@ public final class PubSubBroker {
     }
 
     private static void deliver(PubSubMessage message, Snapshot snap) {
-        Subscription[] subs = snap.subs;
         if (snap.loops.length > 0) {
             ByteBuf frame = snap.websocket ? message.encoded(UpgradeRequest.WEBSOCKET) : null;
             ByteBuf event = snap.sse ? message.encoded(UpgradeRequest.SSE) : null;
-            for (EventLoop loop : snap.loops) {
+            Subscription[][] byLoop = snap.byLoop();
+            for (int i = 0; i < byLoop.length; i++) {
+                Subscription[] mine = byLoop[i];
+                if (mine.length == 0) continue;
                 if (frame != null) frame.retain();
                 if (event != null) event.retain();
                 Runnable fanOut = () -> {
                     try {
-                        for (Subscription s : subs) {
-                            if (s.loop != loop || !s.active) continue;
+                        long now = System.nanoTime();
+                        for (Subscription s : mine) {
+                            if (!s.active) continue;
                             ByteBuf shared = s.connection.protocol() == UpgradeRequest.WEBSOCKET ? frame : event;
-                            s.connection.send(shared.retainedDuplicate());
+                            s.connection.deliver(shared, now);
                         }
                     } finally {
                         if (frame != null) frame.release();
@@ -282,14 +313,14 @@ public final class PubSubBroker {
                     }
                 };
                 try {
-                    loop.execute(fanOut);
+                    snap.loops[i].execute(fanOut);
                 } catch (RejectedExecutionException e) {
                     if (frame != null) frame.release();
                     if (event != null) event.release();
                 }
             }
         }
-        for (Subscription s : subs) {
+        for (Subscription s : snap.subs) {
             if (!s.direct() && s.active) s.enqueue(message);
         }
     }
