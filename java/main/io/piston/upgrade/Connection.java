@@ -15,14 +15,12 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.internal.PlatformDependent;
 import io.piston.server.Log;
 import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -30,6 +28,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 
 /**
  * One upgraded connection, WebSocket or SSE: its state, the bounds and accounting of its outbound
@@ -54,12 +53,10 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             AtomicIntegerFieldUpdater.newUpdater(Connection.class, "pending");
     private static final AtomicIntegerFieldUpdater<Connection> INBOUND =
             AtomicIntegerFieldUpdater.newUpdater(Connection.class, "inbound");
-    private static final AtomicIntegerFieldUpdater<Connection> OUTBOX_SCHEDULED =
-            AtomicIntegerFieldUpdater.newUpdater(Connection.class, "outboxScheduled");
+    private static final AtomicReferenceFieldUpdater<Connection, Outgoing> OUTBOX =
+            AtomicReferenceFieldUpdater.newUpdater(Connection.class, Outgoing.class, "outbox");
     private static final AtomicLongFieldUpdater<Connection> OUTBOX_BYTES =
             AtomicLongFieldUpdater.newUpdater(Connection.class, "outboxBytes");
-    /** Messages one outbox task writes before it lets other channels of its IO thread go. */
-    private static final int OUTBOX_BATCH = 1024;
     /** Larger messages are framed by the thread that writes them, not copied to be framed later. */
     private static final int COPY_LIMIT = 8 * 1024;
     /** Small messages framed together go out in buffers of about this size. */
@@ -76,10 +73,9 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     private volatile int pending;
     private volatile int inbound;
     private volatile boolean drainArmed;
-    private final Queue<Object> outbox = PlatformDependent.newMpscQueue();
+    private volatile Outgoing outbox; // the newest write from another thread, or null; a task empties it
     private final Runnable emptyOutbox = this::emptyOutbox;
     private final ChannelPromise quiet; // for writes whose completion another write's promise reports
-    private volatile int outboxScheduled; // 1 while a task to empty the outbox is queued on the IO thread
     private volatile long outboxBytes;
     private volatile int timeoutSeconds;
     volatile long lastWriteNanos;
@@ -97,8 +93,24 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         this.quiet = new VoidChannelPromise(channel, false);
     }
 
-    /** A message to be framed on the IO thread, together with the ones queued next to it. */
-    private record Unframed(byte[] data, boolean binary) {}
+    /**
+     * One write in the outbox: a framed message, or the bytes of a small one to frame on the IO
+     * thread together with its neighbours. Until the IO thread takes them, they form a stack.
+     */
+    private static final class Outgoing {
+        final Object framed; // null when data is still to be framed
+        final byte[] data;
+        final boolean binary;
+        final int bytes;
+        Outgoing next; // the write queued before this one; after the IO thread reverses them, the one after
+
+        Outgoing(Object framed, byte[] data, boolean binary, int bytes) {
+            this.framed = framed;
+            this.data = data;
+            this.binary = binary;
+            this.bytes = bytes;
+        }
+    }
 
     /** {@link UpgradeRequest#WEBSOCKET} or {@link UpgradeRequest#SSE}. */
     public abstract int protocol();
@@ -213,7 +225,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         if (length > COPY_LIMIT || channel.eventLoop().inEventLoop()) return send(encode(data, offset, length, binary));
         int bytes = length + framing(length);
         if (!admit(bytes)) return false;
-        enqueue(new Unframed(Arrays.copyOfRange(data, offset, offset + length), binary), bytes);
+        enqueue(new Outgoing(null, Arrays.copyOfRange(data, offset, offset + length), binary, bytes));
         return true;
     }
 
@@ -227,16 +239,16 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             ReferenceCountUtil.release(msg);
             return false;
         }
-        int bytes = sizeOf(msg);
+        int bytes = msg instanceof ByteBuf b ? b.readableBytes() : msg instanceof ByteBufHolder h ? h.content().readableBytes() : 0;
         if (!admit(bytes)) {
             ReferenceCountUtil.release(msg);
             return false;
         }
         if (channel.eventLoop().inEventLoop()) {
-            if (!outbox.isEmpty()) emptyOutbox(); // what other threads wrote before goes first
+            if (outbox != null) emptyOutbox(); // what other threads wrote before goes first
             ctx.writeAndFlush(msg, ctx.newPromise().addListener(this));
         } else {
-            enqueue(msg, bytes);
+            enqueue(new Outgoing(msg, null, false, bytes));
         }
         return true;
     }
@@ -247,7 +259,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
      */
     final void deliver(ByteBuf shared, long now) {
         if (state != OPEN || !admit(shared.readableBytes(), now)) return;
-        if (!outbox.isEmpty()) emptyOutbox(); // what other threads wrote before goes first
+        if (outbox != null) emptyOutbox(); // what other threads wrote before goes first
         ctx.writeAndFlush(shared.retainedDuplicate(), ctx.newPromise().addListener(this));
     }
 
@@ -268,17 +280,15 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         return true;
     }
 
-    private void enqueue(Object item, int bytes) {
-        OUTBOX_BYTES.addAndGet(this, bytes);
-        outbox.offer(item);
-        if (OUTBOX_SCHEDULED.compareAndSet(this, 0, 1)) scheduleOutbox();
-    }
-
-    private int sizeOf(Object item) {
-        if (item instanceof ByteBuf b) return b.readableBytes();
-        if (item instanceof ByteBufHolder h) return h.content().readableBytes();
-        if (item instanceof Unframed u) return u.data.length + framing(u.data.length);
-        return 0;
+    /** Pushes one write; the push that finds the outbox empty schedules the task that empties it. */
+    private void enqueue(Outgoing o) {
+        OUTBOX_BYTES.addAndGet(this, o.bytes);
+        Outgoing top;
+        do {
+            top = outbox;
+            o.next = top;
+        } while (!OUTBOX.compareAndSet(this, top, o));
+        if (top == null) scheduleOutbox();
     }
 
     private void scheduleOutbox() {
@@ -287,10 +297,9 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         } catch (RejectedExecutionException e) {
             // the IO thread is gone (server stopping): nothing will write these
             int dropped = 0;
-            Object item;
-            while ((item = outbox.poll()) != null) {
-                OUTBOX_BYTES.addAndGet(this, -sizeOf(item));
-                ReferenceCountUtil.release(item);
+            for (Outgoing o = OUTBOX.getAndSet(this, null); o != null; o = o.next) {
+                OUTBOX_BYTES.addAndGet(this, -o.bytes);
+                ReferenceCountUtil.release(o.framed);
                 dropped++;
             }
             written(dropped);
@@ -301,30 +310,37 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     /**
      * IO thread: writes what other threads queued, in their order, and flushes once. Small
      * messages are framed into shared buffers; only the last write has a promise, which reports
-     * the whole batch (a channel completes its writes in order). The flag is cleared before the
-     * queue is read, so a message offered after that schedules a new task.
+     * the whole batch (a channel completes its writes in order).
      */
     private void emptyOutbox() {
-        outboxScheduled = 0;
+        Outgoing newest = OUTBOX.getAndSet(this, null);
+        if (newest == null) return;
+        Outgoing first = null;
+        while (newest != null) { // the stack holds the newest first: reverse it
+            Outgoing next = newest.next;
+            newest.next = first;
+            first = newest;
+            newest = next;
+        }
         int count = 0;
         long bytes = 0;
         ByteBuf shared = null;
         Object held = null; // written when the next one is known, so the last one can carry the promise
-        Object item;
-        while (count < OUTBOX_BATCH && (item = outbox.poll()) != null) {
+        for (Outgoing o = first; o != null; o = o.next) {
             count++;
-            bytes += sizeOf(item);
-            if (item instanceof Unframed u) {
+            bytes += o.bytes;
+            Object item = o.framed;
+            if (item == null) {
                 if (framesTogether()) {
-                    if (shared == null) shared = ctx.alloc().directBuffer((int) Math.min(SHARED_BUFFER, outboxBytes + 64));
-                    encodeInto(shared, u.data, u.binary);
+                    if (shared == null) shared = ctx.alloc().directBuffer((int) Math.min(SHARED_BUFFER, outboxBytes - bytes + o.bytes + 64));
+                    encodeInto(shared, o.data, o.binary);
                     if (shared.readableBytes() >= SHARED_BUFFER) {
                         held = hold(held, shared);
                         shared = null;
                     }
                     continue;
                 }
-                item = encode(u.data, 0, u.data.length, u.binary);
+                item = encode(o.data, 0, o.data.length, o.binary);
             }
             if (shared != null) {
                 held = hold(held, shared);
@@ -334,13 +350,8 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         }
         if (shared != null) held = hold(held, shared);
         OUTBOX_BYTES.addAndGet(this, -bytes);
-        if (held != null) {
-            int batch = count;
-            ctx.writeAndFlush(held, ctx.newPromise().addListener(f -> written(batch)));
-        } else if (count > 0) {
-            written(count);
-        }
-        if (!outbox.isEmpty() && OUTBOX_SCHEDULED.compareAndSet(this, 0, 1)) scheduleOutbox();
+        int batch = count;
+        ctx.writeAndFlush(held, ctx.newPromise().addListener(f -> written(batch)));
     }
 
     private Object hold(Object previous, Object next) {
