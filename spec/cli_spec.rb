@@ -80,7 +80,8 @@ RSpec.describe "bin/piston" do
     it "finishes a request in flight on TERM, then exits" do
       http = RawHttp.new("127.0.0.1", @port, timeout: 10)
       http.request("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
-      sleep 0.5
+      # TERM closes idle connections at once: wait until the app has the request
+      Timeout.timeout(10) { sleep 0.05 until @output.include?("app saw /slow") }
       Process.kill("TERM", @pid)
       res = http.read_response
       expect(res.body).to eq("finished slowly")

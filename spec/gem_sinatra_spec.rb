@@ -24,6 +24,7 @@ RSpec.describe "examples/sinatra on the piston gem", timeout: 120 do
     info = JSON.parse(RawHttp.get(server.host, server.port, "/info.json").body)
     expect(info["sinatra"]).to start_with(Rack.release.start_with?("2.") ? "3." : "4.")
     expect(info["server"]).to start_with("Piston")
+    server.wait_for_output(/with backup from Piston/, 10) # on stderr, after "Listening on" (stdout)
     expect(server.output).to include("with backup from Piston", "Transport: epoll")
   end
 

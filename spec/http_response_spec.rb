@@ -90,8 +90,8 @@ RSpec.describe "responses" do
     end
   end
 
-  def closed_bodies(count)
-    Array.new(count) { Timeout.timeout(5) { RESPONSES_CLOSED.pop } }
+  def closed_bodies(count, timeout: 5)
+    Array.new(count) { Timeout.timeout(timeout) { RESPONSES_CLOSED.pop } }
   end
 
   it "sends an Array body with a Content-Length" do
@@ -113,9 +113,10 @@ RSpec.describe "responses" do
       http.request("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
       head = http.read_head
       expect(head.status).to eq(200)
-      expect(http.read_chunk(timeout: 3)).to eq("first\n")
-      expect(http.read_chunk(timeout: 3)).to eq("second\n")
+      expect(http.read_chunk(timeout: 5)).to eq("first\n") # 1 s of sleep in a Ruby worker each
+      expect(http.read_chunk(timeout: 5)).to eq("second\n")
     end
+    expect(closed_bodies(1)).to eq(["slow"]) # closed after the last chunk: not in the next example's queue
   end
 
   it "sends a to_path body from the file and closes it" do
@@ -190,7 +191,7 @@ RSpec.describe "responses" do
     sock.setsockopt(Socket::SOL_SOCKET, Socket::SO_RCVBUF, 4096)
     sock.write("GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
     # 25 MB are on offer; the write timeout (3 s) cuts the connection long before they could pile up
-    expect(closed_bodies(1)).to eq(["big"])
+    expect(closed_bodies(1, timeout: 15)).to eq(["big"]) # 3 s of timer, then a loaded machine
   ensure
     sock&.close
   end

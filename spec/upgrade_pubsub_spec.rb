@@ -26,7 +26,9 @@ module UpgradePubSubSpec
       when "pub" then client.publish(ch, msg)
       when "sub" then client.subscribe(ch)
       when "unsub" then client.write("unsub=#{client.unsubscribe(ch)}")
-      when "resub" then client.subscribe(ch) { |c, m| client.write("replaced #{c}: #{m}") }
+      when "resub"
+        client.subscribe(ch) { |c, m| client.write("replaced #{c}: #{m}") }
+        client.write("resubscribed")
       end
     end
   end
@@ -93,7 +95,7 @@ RSpec.describe "rack.upgrade pub/sub" do
   it "replaces a subscription when subscribing again, and unsubscribes" do
     a = ws("sym=swap")
     a.send_text("resub swap")
-    sleep 0.2
+    expect(a.read_data).to eq("resubscribed") # a publish before that would go to the old subscription
     expect(Java::IoPistonUpgrade::PubSubBroker.get.subscribers("swap")).to eq(1)
     Piston.publish("swap", "m")
     expect(a.read_data).to eq("replaced swap: m")
@@ -129,9 +131,10 @@ RSpec.describe "rack.upgrade pub/sub" do
   it "delivers to SSE subscribers as data events" do
     s = TCPSocket.new("127.0.0.1", @server.port)
     s.write("GET /?sym=feed HTTP/1.1\r\nHost: h\r\nAccept: text/event-stream\r\n\r\n")
-    wait_for_subscribers("feed", 1)
-    Piston.publish("feed", "line1\nline2")
     buf = +""
+    # on_open subscribes, then writes "subscribed": a publish seen between the two may go out first
+    Timeout.timeout(5) { buf << s.readpartial(4096) until buf.include?("data: subscribed\n\n") }
+    Piston.publish("feed", "line1\nline2")
     Timeout.timeout(5) { buf << s.readpartial(4096) until buf.include?("data: line2\n\n") }
     expect(buf).to include("data: subscribed\n\ndata: line1\ndata: line2\n\n")
     s.close

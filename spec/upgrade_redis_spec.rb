@@ -183,6 +183,8 @@ RSpec.describe "pub/sub through Redis", timeout: 150 do
       @redis.wait_for_subscribers("later", 1, timeout: 30)
       @b.wait_for_output(/reconnected to Redis/, 30)
       wait_until("this process is back on Redis", timeout: 30) { Piston.pubsub_engine.connected? }
+      # "reconnected" is about @b's subscriber connection; its publisher (used below) comes back on its own.
+      wait_until("the other process is back on Redis", timeout: 30) { http_get(@b, "/connected").body == "true" }
 
       a1.send_text("pub news again")
       expect(a1.read_data).to eq("again") # not local-b

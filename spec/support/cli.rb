@@ -144,6 +144,10 @@ module PistonSpec
 
         sleep 0.05
       end
+      # What it wrote last may still be in the pipes: let the readers take it (briefly: a
+      # grandchild may hold the pipes open).
+      drained = now + 2
+      @readers&.each { |t| t.join([drained - now, 0].max) }
       @status
     end
 
