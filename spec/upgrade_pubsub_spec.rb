@@ -29,6 +29,7 @@ module UpgradePubSubSpec
       when "resub"
         client.subscribe(ch) { |c, m| client.write("replaced #{c}: #{m}") }
         client.write("resubscribed")
+      when "pending" then client.write("pending=#{client.pending}")
       end
     end
   end
@@ -66,6 +67,28 @@ RSpec.describe "rack.upgrade pub/sub" do
     expect(a.read_data).to eq("from-a")
     expect(b.read_data).to eq("from-a")
     [a, b].each(&:close_socket)
+  end
+
+  it "counts published messages in pending until they have left, then gets back to 0" do
+    a = ws("sym=burst")
+    wait_for_subscribers("burst", 1)
+    Thread.new { 2000.times { |i| Piston.publish("burst", "m#{i}") } }.join
+    got = Array.new(2000) { a.read_data }
+    expect(got).to eq(Array.new(2000) { |i| "m#{i}" })
+    # All were read, so none is queued: pending must come back to exactly 0 (none counted twice
+    # or forgotten), though it may take a moment to learn of the last ones.
+    seen = nil
+    Timeout.timeout(5) do
+      loop do
+        a.send_text("pending")
+        seen = a.read_data
+        break if seen == "pending=0"
+
+        sleep 0.05
+      end
+    end
+    expect(seen).to eq("pending=0")
+    a.close_socket
   end
 
   it "sends BINARY messages as binary frames" do

@@ -2,6 +2,7 @@ package io.piston.upgrade;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufHolder;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -76,6 +77,10 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     private volatile Outgoing outbox; // the newest write from another thread, or null; a task empties it
     private final Runnable emptyOutbox = this::emptyOutbox;
     private final ChannelPromise quiet; // for writes whose completion another write's promise reports
+    private final ChannelFutureListener markerDone = f -> markerDone();
+    private ChannelPromise marker; // IO thread: the promise that reports published messages up to its write
+    private int markerCovers;      // IO thread: the messages the marker reports
+    private int unmarked;          // IO thread: published messages written after the marker
     private volatile long outboxBytes;
     private volatile int timeoutSeconds;
     volatile long lastWriteNanos;
@@ -256,11 +261,37 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     /**
      * IO thread: one published message, already framed and shared by every subscriber of this IO
      * thread (a fan-out task); {@code now} is the task's time, read once for all of them.
+     * A burst costs one promise per connection and socket write, not one per message: while a
+     * marker promise is out, messages go with no promise and the next marker reports them.
      */
     final void deliver(ByteBuf shared, long now) {
         if (state != OPEN || !admit(shared.readableBytes(), now)) return;
         if (outbox != null) emptyOutbox(); // what other threads wrote before goes first
-        ctx.writeAndFlush(shared.retainedDuplicate(), ctx.newPromise().addListener(this));
+        if (marker != null) {
+            unmarked++;
+            ctx.writeAndFlush(shared.retainedDuplicate(), quiet);
+            return;
+        }
+        markerCovers = 1;
+        marker = ctx.newPromise().addListener(markerDone);
+        ctx.writeAndFlush(shared.retainedDuplicate(), marker);
+    }
+
+    /**
+     * IO thread: the marker's write left (or failed); a channel completes writes in order, so the
+     * messages before it did too. Messages written since get an empty write as their marker.
+     */
+    private void markerDone() {
+        int done = markerCovers;
+        marker = null;
+        markerCovers = 0;
+        if (unmarked > 0) {
+            markerCovers = unmarked;
+            unmarked = 0;
+            marker = ctx.newPromise().addListener(markerDone);
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER, marker);
+        }
+        written(done);
     }
 
     /** Counts one more write, or closes the client as slow when it would pass the bounds. */
