@@ -129,6 +129,14 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     /** Any thread: one message of the app, framed for this protocol. */
     abstract Object encode(byte[] data, int offset, int length, boolean binary);
 
+    /**
+     * IO thread: the context to write framed buffers from, past the handlers that would only
+     * pass them on (with many connections, each handler visited is a cache miss).
+     */
+    ChannelHandlerContext framedWrites() {
+        return ctx;
+    }
+
     /** Whether messages can be framed one after another into a shared buffer ({@link #encodeInto}). */
     abstract boolean framesTogether();
 
@@ -267,14 +275,15 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     final void deliver(ByteBuf shared, long now) {
         if (state != OPEN || !admit(shared.readableBytes(), now)) return;
         if (outbox != null) emptyOutbox(); // what other threads wrote before goes first
+        ChannelHandlerContext out = framedWrites();
         if (marker != null) {
             unmarked++;
-            ctx.writeAndFlush(shared.retainedDuplicate(), quiet);
+            out.writeAndFlush(shared.retainedDuplicate(), quiet);
             return;
         }
         markerCovers = 1;
-        marker = ctx.newPromise().addListener(markerDone);
-        ctx.writeAndFlush(shared.retainedDuplicate(), marker);
+        marker = out.newPromise().addListener(markerDone);
+        out.writeAndFlush(shared.retainedDuplicate(), marker);
     }
 
     /**

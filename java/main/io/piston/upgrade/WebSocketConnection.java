@@ -61,6 +61,7 @@ final class WebSocketConnection extends Connection {
     private boolean closeSent;
     private boolean pingOutstanding;
     private ScheduledFuture<?> closeTimer;
+    private ChannelHandlerContext encoderContext; // IO thread
 
     WebSocketConnection(Channel channel, Executor workers, UpgradeConfig config, UpgradeHandler handler,
                         Set<Connection> live) {
@@ -136,6 +137,16 @@ final class WebSocketConnection extends Connection {
         }
         return WebSocketFrames.encode(channel.alloc(), binary ? WebSocketFrames.BINARY : WebSocketFrames.TEXT, data,
                 offset, length);
+    }
+
+    @Override
+    ChannelHandlerContext framedWrites() {
+        // a buffer passes the deflate encoder and the frame encoder untouched
+        if (encoderContext == null) {
+            ChannelHandlerContext encoder = ctx.pipeline().context("ws-encoder");
+            encoderContext = encoder != null ? encoder : ctx;
+        }
+        return encoderContext;
     }
 
     @Override
