@@ -259,6 +259,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         }
         if (channel.eventLoop().inEventLoop()) {
             if (outbox != null) emptyOutbox(); // what other threads wrote before goes first
+            lastWriteNanos = System.nanoTime();
             ctx.writeAndFlush(msg, ctx.newPromise().addListener(this));
         } else {
             enqueue(new Outgoing(msg, null, false, bytes));
@@ -273,7 +274,8 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
      * marker promise is out, messages go with no promise and the next marker reports them.
      */
     final void deliver(ByteBuf shared, long now) {
-        if (state != OPEN || !admit(shared.readableBytes(), now)) return;
+        if (state != OPEN || !admit(shared.readableBytes())) return;
+        lastWriteNanos = now;
         if (outbox != null) emptyOutbox(); // what other threads wrote before goes first
         ChannelHandlerContext out = framedWrites();
         if (marker != null) {
@@ -303,19 +305,17 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         written(done);
     }
 
-    /** Counts one more write, or closes the client as slow when it would pass the bounds. */
+    /**
+     * Counts one more write, or closes the client as slow when it would pass the bounds. (The
+     * time of the last write, for idle pings, is taken on the IO thread as it writes.)
+     */
     private boolean admit(int bytes) {
-        return admit(bytes, System.nanoTime());
-    }
-
-    private boolean admit(int bytes, long now) {
         int n = PENDING.incrementAndGet(this);
         if (n > config.maxOutboundMessages || queuedBytes() + bytes > config.maxOutboundBytes) {
             PENDING.decrementAndGet(this);
             slow(n);
             return false;
         }
-        lastWriteNanos = now;
         if (!channel.isWritable()) drainArmed = true;
         return true;
     }
@@ -355,6 +355,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     private void emptyOutbox() {
         Outgoing newest = OUTBOX.getAndSet(this, null);
         if (newest == null) return;
+        lastWriteNanos = System.nanoTime();
         Outgoing first = null;
         while (newest != null) { // the stack holds the newest first: reverse it
             Outgoing next = newest.next;
