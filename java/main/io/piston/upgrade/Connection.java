@@ -82,6 +82,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     private int markerCovers;      // IO thread: the messages the marker reports
     private int unmarked;          // IO thread: published messages written after the marker
     private volatile long outboxBytes;
+    private ChannelOutboundBuffer outbound; // the channel's, kept from install: the bounds read it on every write
     private volatile int timeoutSeconds;
     volatile long lastWriteNanos;
     long lastReadNanos;
@@ -166,6 +167,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             return;
         }
         lastReadNanos = lastWriteNanos = System.nanoTime();
+        outbound = channel.unsafe().outboundBuffer(); // published to other threads by the write of state
         state = OPEN;
         live.add(this);
         armIdle();
@@ -311,12 +313,13 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
      */
     private boolean admit(int bytes) {
         int n = PENDING.incrementAndGet(this);
-        if (n > config.maxOutboundMessages || queuedBytes() + bytes > config.maxOutboundBytes) {
+        ChannelOutboundBuffer out = outbound;
+        if (n > config.maxOutboundMessages || outboxBytes + out.totalPendingWriteBytes() + bytes > config.maxOutboundBytes) {
             PENDING.decrementAndGet(this);
             slow(n);
             return false;
         }
-        if (!channel.isWritable()) drainArmed = true;
+        if (!out.isWritable()) drainArmed = true;
         return true;
     }
 

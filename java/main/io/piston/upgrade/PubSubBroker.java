@@ -304,7 +304,7 @@ public final class PubSubBroker {
                         long now = System.nanoTime();
                         for (Subscription s : mine) {
                             if (!s.active) continue;
-                            ByteBuf shared = s.connection.protocol() == UpgradeRequest.WEBSOCKET ? frame : event;
+                            ByteBuf shared = s.websocket ? frame : event;
                             s.connection.deliver(shared, now);
                         }
                     } finally {
