@@ -65,6 +65,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
 
     final UpgradeConfig config;
     final Channel channel;
+    final boolean websocket; // protocol() == WEBSOCKET, read by every fan-out delivery
     final CallbackQueue callbacks;
     private final Set<Connection> live;
     private volatile UpgradeHandler handler;
@@ -97,6 +98,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         this.callbacks = new CallbackQueue(this, workers);
         this.timeoutSeconds = (int) config.pingInterval.getSeconds();
         this.quiet = new VoidChannelPromise(channel, false);
+        this.websocket = protocol() == UpgradeRequest.WEBSOCKET; // a constant of each subclass
     }
 
     /**

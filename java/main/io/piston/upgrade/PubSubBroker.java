@@ -45,7 +45,7 @@ public final class PubSubBroker {
         final EventLoop[] loops;
         final boolean websocket;
         final boolean sse;
-        private volatile Subscription[][] byLoop; // [i]: the direct subscriptions on loops[i]
+        private volatile Connection[][] byLoop; // [i]: the connections of the direct subscriptions on loops[i]
 
         Snapshot(Subscription[] subs, EventLoop[] loops, boolean websocket, boolean sse) {
             this.subs = subs;
@@ -85,14 +85,14 @@ public final class PubSubBroker {
         }
 
         /** The direct subscriptions of each loop, so a loop's fan-out task reads only its own. */
-        Subscription[][] byLoop() {
-            Subscription[][] groups = byLoop;
+        Connection[][] byLoop() {
+            Connection[][] groups = byLoop;
             if (groups != null) return groups;
-            groups = new Subscription[loops.length][];
+            groups = new Connection[loops.length][];
             for (int i = 0; i < loops.length; i++) {
-                List<Subscription> mine = new ArrayList<>();
-                for (Subscription s : subs) if (s.direct() && s.loop == loops[i]) mine.add(s);
-                groups[i] = mine.toArray(NONE);
+                List<Connection> mine = new ArrayList<>();
+                for (Subscription s : subs) if (s.direct() && s.loop == loops[i]) mine.add(s.connection);
+                groups[i] = mine.toArray(new Connection[0]);
             }
             byLoop = groups; // two threads may both work it out; the results are equal
             return groups;
@@ -293,20 +293,18 @@ public final class PubSubBroker {
         if (snap.loops.length > 0) {
             ByteBuf frame = snap.websocket ? message.encoded(UpgradeRequest.WEBSOCKET) : null;
             ByteBuf event = snap.sse ? message.encoded(UpgradeRequest.SSE) : null;
-            Subscription[][] byLoop = snap.byLoop();
+            Connection[][] byLoop = snap.byLoop();
             for (int i = 0; i < byLoop.length; i++) {
-                Subscription[] mine = byLoop[i];
+                Connection[] mine = byLoop[i];
                 if (mine.length == 0) continue;
                 if (frame != null) frame.retain();
                 if (event != null) event.retain();
                 Runnable fanOut = () -> {
                     try {
                         long now = System.nanoTime();
-                        for (Subscription s : mine) {
-                            if (!s.active) continue;
-                            ByteBuf shared = s.websocket ? frame : event;
-                            s.connection.deliver(shared, now);
-                        }
+                        // A subscription removed since the snapshot was taken may still get this
+                        // message: it was published before the removal took effect.
+                        for (Connection c : mine) c.deliver(c.websocket ? frame : event, now);
                     } finally {
                         if (frame != null) frame.release();
                         if (event != null) event.release();

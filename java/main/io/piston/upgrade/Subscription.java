@@ -17,7 +17,6 @@ public final class Subscription {
     final MessageListener listener;
     final CallbackQueue queue;
     final EventLoop loop;
-    final boolean websocket; // a direct subscription of a WebSocket (else SSE) connection
     volatile boolean active = true;
 
     private Subscription(String channel, boolean pattern, Connection connection, MessageListener listener,
@@ -29,7 +28,6 @@ public final class Subscription {
         this.listener = listener;
         this.queue = queue;
         this.loop = listener == null ? connection.channel.eventLoop() : null;
-        this.websocket = connection != null && connection.protocol() == UpgradeRequest.WEBSOCKET;
     }
 
     /** A connection's subscription: direct when {@code listener} is null. */
