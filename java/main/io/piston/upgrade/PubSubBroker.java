@@ -36,7 +36,7 @@ public final class PubSubBroker {
      * The subscriptions, and for direct delivery the event loops they live on and which encodings
      * they need. Loops and flags may be a superset of what the subscriptions need (a removal keeps
      * them, so it costs no rescan); delivery skips what no subscription uses. Immutable, but for
-     * the direct subscriptions grouped by loop, which the first delivery works out.
+     * the grouping of direct subscribers by loop, which the first delivery works out.
      */
     private static final class Snapshot {
         static final Snapshot EMPTY = new Snapshot(new Subscription[0], new EventLoop[0], false, false);
@@ -84,7 +84,7 @@ public final class PubSubBroker {
             return new Snapshot(subs, loops.toArray(new EventLoop[0]), ws, sse);
         }
 
-        /** The direct subscriptions of each loop, so a loop's fan-out task reads only its own. */
+        /** The connections of each loop's direct subscriptions, so a loop's fan-out task reads only its own. */
         Connection[][] byLoop() {
             Connection[][] groups = byLoop;
             if (groups != null) return groups;
