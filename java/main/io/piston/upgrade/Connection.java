@@ -315,13 +315,12 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
      */
     private boolean admit(int bytes) {
         int n = PENDING.incrementAndGet(this);
-        ChannelOutboundBuffer out = outbound;
-        if (n > config.maxOutboundMessages || outboxBytes + out.totalPendingWriteBytes() + bytes > config.maxOutboundBytes) {
+        if (n > config.maxOutboundMessages || queuedBytes() + bytes > config.maxOutboundBytes) {
             PENDING.decrementAndGet(this);
             slow(n);
             return false;
         }
-        if (!out.isWritable()) drainArmed = true;
+        if (!outbound.isWritable()) drainArmed = true;
         return true;
     }
 
@@ -372,12 +371,14 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         long bytes = 0;
         ByteBuf shared = null;
         Object held = null; // written when the next one is known, so the last one can carry the promise
+        boolean together = framesTogether();
         for (Outgoing o = first; o != null; o = o.next) {
             count++;
             bytes += o.bytes;
             Object item = o.framed;
             if (item == null) {
-                if (framesTogether()) {
+                if (together) {
+                    // sized for this message and those queued after it (outboxBytes still counts them)
                     if (shared == null) shared = ctx.alloc().directBuffer((int) Math.min(SHARED_BUFFER, outboxBytes - bytes + o.bytes + 64));
                     encodeInto(shared, o.data, o.binary);
                     if (shared.readableBytes() >= SHARED_BUFFER) {
@@ -544,7 +545,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
 
     /** Bytes waiting for the socket: in the outbox and in the channel's outbound buffer. */
     final long queuedBytes() {
-        ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+        ChannelOutboundBuffer out = outbound; // null until install
         return outboxBytes + (out == null ? 0 : out.totalPendingWriteBytes());
     }
 

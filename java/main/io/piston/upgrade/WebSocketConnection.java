@@ -61,7 +61,7 @@ final class WebSocketConnection extends Connection {
     private boolean closeSent;
     private boolean pingOutstanding;
     private ScheduledFuture<?> closeTimer;
-    private ChannelHandlerContext encoderContext; // IO thread
+    private ChannelHandlerContext encoderContext; // set with the handlers, on the IO thread
 
     WebSocketConnection(Channel channel, Executor workers, UpgradeConfig config, UpgradeHandler handler,
                         Set<Connection> live) {
@@ -119,6 +119,7 @@ final class WebSocketConnection extends Connection {
                 .build();
         p.addLast("ws-flush", new FlushConsolidationHandler(256, true));
         p.addLast("ws-encoder", new WebSocket13FrameEncoder(false));
+        encoderContext = p.context("ws-encoder");
         p.addLast("ws-decoder", new WebSocket13FrameDecoder(decoder));
         if (deflate != null) {
             p.addLast("ws-deflate", deflate.newExtensionEncoder());
@@ -141,12 +142,7 @@ final class WebSocketConnection extends Connection {
 
     @Override
     ChannelHandlerContext framedWrites() {
-        // a buffer passes the deflate encoder and the frame encoder untouched
-        if (encoderContext == null) {
-            ChannelHandlerContext encoder = ctx.pipeline().context("ws-encoder");
-            encoderContext = encoder != null ? encoder : ctx;
-        }
-        return encoderContext;
+        return encoderContext; // a buffer passes the deflate encoder and the frame encoder untouched
     }
 
     @Override
