@@ -19,7 +19,6 @@ import io.netty.util.ReferenceCountUtil;
 import io.piston.server.Log;
 import java.net.SocketAddress;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Set;
@@ -28,7 +27,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
-import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 
 /**
@@ -40,7 +38,8 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
  *
  * <p>Writes from other threads go through an outbox that one task on the IO thread empties: a
  * worker writing many messages costs the event loop one task, one flush and one completion, not
- * one of each per message, and small messages are framed there into one shared buffer.
+ * one of each per message. The writing thread frames small messages into arrays of their own; the
+ * IO thread only copies them, one after another, into a shared buffer.
  */
 public abstract class Connection extends ChannelInboundHandlerAdapter implements ChannelFutureListener {
     static final int NEW = 0;
@@ -56,9 +55,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             AtomicIntegerFieldUpdater.newUpdater(Connection.class, "inbound");
     private static final AtomicReferenceFieldUpdater<Connection, Outgoing> OUTBOX =
             AtomicReferenceFieldUpdater.newUpdater(Connection.class, Outgoing.class, "outbox");
-    private static final AtomicLongFieldUpdater<Connection> OUTBOX_BYTES =
-            AtomicLongFieldUpdater.newUpdater(Connection.class, "outboxBytes");
-    /** Larger messages are framed by the thread that writes them, not copied to be framed later. */
+    /** Larger messages are framed into a buffer of their own, not copied again into a shared one. */
     private static final int COPY_LIMIT = 8 * 1024;
     /** Small messages framed together go out in buffers of about this size. */
     private static final int SHARED_BUFFER = 64 * 1024;
@@ -82,7 +79,6 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     private ChannelPromise marker; // IO thread: the promise that reports published messages up to its write
     private int markerCovers;      // IO thread: the messages the marker reports
     private int unmarked;          // IO thread: published messages written after the marker
-    private volatile long outboxBytes;
     private ChannelOutboundBuffer outbound; // the channel's, kept from install: the bounds read it on every write
     private volatile int timeoutSeconds;
     volatile long lastWriteNanos;
@@ -102,20 +98,20 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     }
 
     /**
-     * One write in the outbox: a framed message, or the bytes of a small one to frame on the IO
-     * thread together with its neighbours. Until the IO thread takes them, they form a stack.
+     * One write in the outbox: a framed message (a buffer or a frame), or a small one framed into
+     * an array, to be copied into a shared buffer with its neighbours. Until the IO thread takes
+     * them, they form a stack.
      */
     private static final class Outgoing {
-        final Object framed; // null when data is still to be framed
-        final byte[] data;
-        final boolean binary;
+        final Object message; // null when frame holds the bytes
+        final byte[] frame;
         final int bytes;
         Outgoing next; // the write queued before this one; after the IO thread reverses them, the one after
+        long stacked;  // bytes of this write and of those below it in the stack: the outbox's size
 
-        Outgoing(Object framed, byte[] data, boolean binary, int bytes) {
-            this.framed = framed;
-            this.data = data;
-            this.binary = binary;
+        Outgoing(Object message, byte[] frame, int bytes) {
+            this.message = message;
+            this.frame = frame;
             this.bytes = bytes;
         }
     }
@@ -140,14 +136,11 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         return ctx;
     }
 
-    /** Whether messages can be framed one after another into a shared buffer ({@link #encodeInto}). */
-    abstract boolean framesTogether();
-
-    /** IO thread: appends one message, framed, to {@code out}. */
-    abstract void encodeInto(ByteBuf out, byte[] data, boolean binary);
-
-    /** Bytes the framing adds to a message of {@code length} bytes, about. */
-    abstract int framing(int length);
+    /**
+     * Any thread: one small message framed into an array of its own, or null when this connection
+     * needs each message as its own write ({@link #encode}).
+     */
+    abstract byte[] frame(byte[] data, int offset, int length, boolean binary);
 
     /** IO thread: the close the app asked for, after the writes queued before it. */
     abstract void closeGracefully(int code);
@@ -239,10 +232,12 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     /** Queues one message of the app: text or binary (WebSocket), a data event (SSE). */
     public final boolean sendMessage(byte[] data, int offset, int length, boolean binary) {
         if (state != OPEN) return false;
-        if (length > COPY_LIMIT || channel.eventLoop().inEventLoop()) return send(encode(data, offset, length, binary));
-        int bytes = length + framing(length);
-        if (!admit(bytes)) return false;
-        enqueue(new Outgoing(null, Arrays.copyOfRange(data, offset, offset + length), binary, bytes));
+        byte[] frame;
+        if (length > COPY_LIMIT || channel.eventLoop().inEventLoop() || (frame = frame(data, offset, length, binary)) == null) {
+            return send(encode(data, offset, length, binary));
+        }
+        if (!admit(frame.length)) return false;
+        enqueue(new Outgoing(null, frame, frame.length));
         return true;
     }
 
@@ -266,7 +261,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             lastWriteNanos = System.nanoTime();
             ctx.writeAndFlush(msg, ctx.newPromise().addListener(this));
         } else {
-            enqueue(new Outgoing(msg, null, false, bytes));
+            enqueue(new Outgoing(msg, null, bytes));
         }
         return true;
     }
@@ -326,11 +321,11 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
 
     /** Pushes one write; the push that finds the outbox empty schedules the task that empties it. */
     private void enqueue(Outgoing o) {
-        OUTBOX_BYTES.addAndGet(this, o.bytes);
         Outgoing top;
         do {
             top = outbox;
             o.next = top;
+            o.stacked = top == null ? o.bytes : top.stacked + o.bytes;
         } while (!OUTBOX.compareAndSet(this, top, o));
         if (top == null) scheduleOutbox();
     }
@@ -342,8 +337,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             // the IO thread is gone (server stopping): nothing will write these
             int dropped = 0;
             for (Outgoing o = OUTBOX.getAndSet(this, null); o != null; o = o.next) {
-                OUTBOX_BYTES.addAndGet(this, -o.bytes);
-                ReferenceCountUtil.release(o.framed);
+                ReferenceCountUtil.release(o.message);
                 dropped++;
             }
             written(dropped);
@@ -353,13 +347,14 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
 
     /**
      * IO thread: writes what other threads queued, in their order, and flushes once. Small
-     * messages are framed into shared buffers; only the last write has a promise, which reports
+     * messages are copied into shared buffers; only the last write has a promise, which reports
      * the whole batch (a channel completes its writes in order).
      */
     private void emptyOutbox() {
         Outgoing newest = OUTBOX.getAndSet(this, null);
         if (newest == null) return;
         lastWriteNanos = System.nanoTime();
+        long total = newest.stacked;
         Outgoing first = null;
         while (newest != null) { // the stack holds the newest first: reverse it
             Outgoing next = newest.next;
@@ -371,23 +366,19 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         long bytes = 0;
         ByteBuf shared = null;
         Object held = null; // written when the next one is known, so the last one can carry the promise
-        boolean together = framesTogether();
         for (Outgoing o = first; o != null; o = o.next) {
             count++;
             bytes += o.bytes;
-            Object item = o.framed;
+            Object item = o.message;
             if (item == null) {
-                if (together) {
-                    // sized for this message and those queued after it (outboxBytes still counts them)
-                    if (shared == null) shared = ctx.alloc().directBuffer((int) Math.min(SHARED_BUFFER, outboxBytes - bytes + o.bytes + 64));
-                    encodeInto(shared, o.data, o.binary);
-                    if (shared.readableBytes() >= SHARED_BUFFER) {
-                        held = hold(held, shared);
-                        shared = null;
-                    }
-                    continue;
+                // sized for this message and those queued after it
+                if (shared == null) shared = ctx.alloc().directBuffer((int) Math.min(SHARED_BUFFER, total - bytes + o.bytes));
+                shared.writeBytes(o.frame);
+                if (shared.readableBytes() >= SHARED_BUFFER) {
+                    held = hold(held, shared);
+                    shared = null;
                 }
-                item = encode(o.data, 0, o.data.length, o.binary);
+                continue;
             }
             if (shared != null) {
                 held = hold(held, shared);
@@ -396,7 +387,6 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             held = hold(held, item);
         }
         if (shared != null) held = hold(held, shared);
-        OUTBOX_BYTES.addAndGet(this, -bytes);
         int batch = count;
         ctx.writeAndFlush(held, ctx.newPromise().addListener(f -> written(batch)));
     }
@@ -543,10 +533,14 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         return state == CLOSED;
     }
 
-    /** Bytes waiting for the socket: in the outbox and in the channel's outbound buffer. */
+    /**
+     * Bytes waiting for the socket: in the outbox and in the channel's outbound buffer. (A batch
+     * the IO thread is moving from one to the other counts in neither for that moment.)
+     */
     final long queuedBytes() {
+        Outgoing top = outbox;
         ChannelOutboundBuffer out = outbound; // null until install
-        return outboxBytes + (out == null ? 0 : out.totalPendingWriteBytes());
+        return (top == null ? 0 : top.stacked) + (out == null ? 0 : out.totalPendingWriteBytes());
     }
 
     private void slow(int messages) {

@@ -1,6 +1,5 @@
 package io.piston.upgrade;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -57,18 +56,8 @@ final class SseConnection extends Connection {
     }
 
     @Override
-    boolean framesTogether() {
-        return true;
-    }
-
-    @Override
-    void encodeInto(ByteBuf out, byte[] data, boolean binary) {
-        SseEvents.dataInto(out, data, 0, data.length);
-    }
-
-    @Override
-    int framing(int length) {
-        return 8; // "data: " and two line ends, more when the data has line breaks
+    byte[] frame(byte[] data, int offset, int length, boolean binary) {
+        return SseEvents.dataFrame(data, offset, length);
     }
 
     /** Any thread: an event with a name, id or retry; any of them may be null. */

@@ -2,6 +2,9 @@ package io.piston.upgrade;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -11,6 +14,9 @@ import java.nio.charset.StandardCharsets;
  */
 final class SseEvents {
     private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long LFS = 0x0A0A0A0A0A0A0A0AL;
+    private static final long CRS = 0x0D0D0D0D0D0D0D0DL;
     static final byte[] PING = ": ping\n\n".getBytes(StandardCharsets.US_ASCII);
 
     private SseEvents() {}
@@ -27,9 +33,64 @@ final class SseEvents {
         return eventInto(buf, event, id, retry, data, offset, length);
     }
 
-    /** Appends a data-only event to {@code buf} and returns it. */
-    static ByteBuf dataInto(ByteBuf buf, byte[] data, int offset, int length) {
-        return eventInto(buf, null, null, null, data, offset, length);
+    /** A data-only event in an array of its own. */
+    static byte[] dataFrame(byte[] data, int offset, int length) {
+        int end = offset + length;
+        int first = firstLineBreak(data, offset, end);
+        if (first < 0) { // the usual case: one line, copied whole
+            byte[] frame = new byte[length + DATA.length + 2];
+            System.arraycopy(DATA, 0, frame, 0, DATA.length);
+            System.arraycopy(data, offset, frame, DATA.length, length);
+            frame[frame.length - 2] = '\n';
+            frame[frame.length - 1] = '\n';
+            return frame;
+        }
+        int lines = 1;
+        int breaks = 0; // line-break bytes, which the framing drops: CR LF counts 2 for one line
+        for (int i = first; i < end; i++) {
+            byte b = data[i];
+            if (b == '\n' || b == '\r') {
+                breaks++;
+                if (b == '\r' && i + 1 < end && data[i + 1] == '\n') {
+                    breaks++;
+                    i++;
+                }
+                lines++;
+            }
+        }
+        byte[] frame = new byte[length - breaks + lines * (DATA.length + 1) + 1];
+        int at = 0;
+        int lineStart = offset;
+        for (int i = first; i <= end; i++) {
+            if (i < end && data[i] != '\n' && data[i] != '\r') continue;
+            System.arraycopy(DATA, 0, frame, at, DATA.length);
+            at += DATA.length;
+            System.arraycopy(data, lineStart, frame, at, i - lineStart);
+            at += i - lineStart;
+            frame[at++] = '\n';
+            if (i < end && data[i] == '\r' && i + 1 < end && data[i + 1] == '\n') i++;
+            lineStart = i + 1;
+        }
+        frame[at] = '\n';
+        return frame;
+    }
+
+    /** The index of the first CR or LF in {@code data[from, end)}, or -1; reads eight bytes at a time. */
+    static int firstLineBreak(byte[] data, int from, int end) {
+        int i = from;
+        for (; i + 8 <= end; i += 8) {
+            long word = (long) LONGS.get(data, i);
+            if (hasZeroByte(word ^ LFS) || hasZeroByte(word ^ CRS)) break;
+        }
+        for (; i < end; i++) {
+            if (data[i] == '\n' || data[i] == '\r') return i;
+        }
+        return -1;
+    }
+
+    /** Whether any byte of {@code v} is zero (a bit trick that is exact as a yes or no). */
+    private static boolean hasZeroByte(long v) {
+        return ((v - 0x0101010101010101L) & ~v & 0x8080808080808080L) != 0;
     }
 
     /** Appends a full event to {@code buf} and returns it. */

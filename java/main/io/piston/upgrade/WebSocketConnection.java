@@ -146,18 +146,9 @@ final class WebSocketConnection extends Connection {
     }
 
     @Override
-    boolean framesTogether() {
-        return deflate == null; // with deflate, the encoder compresses each frame
-    }
-
-    @Override
-    void encodeInto(ByteBuf out, byte[] data, boolean binary) {
-        WebSocketFrames.encodeInto(out, binary ? WebSocketFrames.BINARY : WebSocketFrames.TEXT, data, 0, data.length);
-    }
-
-    @Override
-    int framing(int length) {
-        return WebSocketFrames.sizeOf(length) - length;
+    byte[] frame(byte[] data, int offset, int length, boolean binary) {
+        if (deflate != null) return null; // the deflate encoder compresses each frame on its own
+        return WebSocketFrames.frame(binary ? WebSocketFrames.BINARY : WebSocketFrames.TEXT, data, offset, length);
     }
 
     @Override

@@ -38,4 +38,21 @@ final class WebSocketFrames {
         buf.writeBytes(data, offset, length);
         return buf;
     }
+
+    /** One frame in an array of its own, for a payload under 64 KiB. */
+    static byte[] frame(int opcode, byte[] data, int offset, int length) {
+        if (length > 0xFFFF) throw new IllegalArgumentException("frame of " + length + " bytes: use encode");
+        int head = length < 126 ? 2 : 4;
+        byte[] frame = new byte[head + length];
+        frame[0] = (byte) (0x80 | opcode);
+        if (length < 126) {
+            frame[1] = (byte) length;
+        } else {
+            frame[1] = 126;
+            frame[2] = (byte) (length >>> 8);
+            frame[3] = (byte) length;
+        }
+        System.arraycopy(data, offset, frame, head, length);
+        return frame;
+    }
 }

@@ -1,0 +1,80 @@
+package io.piston.upgrade;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The array framings that writers from other threads use ({@link SseEvents#dataFrame},
+ * {@link WebSocketFrames#frame}) give the same bytes as the buffer framings.
+ */
+class FramingTest {
+    private static final UnpooledByteBufAllocator ALLOC = new UnpooledByteBufAllocator(false);
+
+    private static byte[] bytesOf(ByteBuf buf) {
+        try {
+            return ByteBufUtil.getBytes(buf);
+        } finally {
+            buf.release();
+        }
+    }
+
+    private static byte[] sse(String data) {
+        byte[] padded = ("<<" + data + ">>").getBytes(StandardCharsets.UTF_8);
+        return SseEvents.dataFrame(padded, 2, padded.length - 4);
+    }
+
+    @Test
+    void sseDataFrameSplitsLinesLikeTheBufferFraming() {
+        String[] cases = {"", "hello", "exactly sixteen!", "a line of more than eight bytes\nand another", "a\nb", "a\r\nb", "a\rb", "a\n", "\n", "\r\n\r\n", "x\r", "one\ntwo\r\nthree\rfour",
+            "\n\n", "héllo wörld"};
+        for (String c : cases) {
+            byte[] data = c.getBytes(StandardCharsets.UTF_8);
+            byte[] expected = bytesOf(SseEvents.data(ALLOC, data, 0, data.length));
+            assertArrayEquals(expected, sse(c), () -> "data " + c.replace("\r", "\\r").replace("\n", "\\n"));
+        }
+    }
+
+    @Test
+    void sseDataFrameSpelledOut() {
+        assertEquals("data: a\ndata: b\n\n", new String(sse("a\r\nb"), StandardCharsets.US_ASCII));
+        assertEquals("data: hello\n\n", new String(sse("hello"), StandardCharsets.US_ASCII));
+        assertEquals("data: \ndata: \n\n", new String(sse("\n"), StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void firstLineBreakFindsEveryPositionAndOnlyCrOrLf() {
+        for (int length = 0; length <= 40; length++) {
+            byte[] plain = new byte[length + 5];
+            for (int i = 0; i < plain.length; i++) plain[i] = (byte) (0x20 + (i * 37) % 224); // never CR or LF
+            plain[0] = '\n';
+            plain[plain.length - 1] = '\r';
+            assertEquals(-1, SseEvents.firstLineBreak(plain, 2, 2 + length), "length " + length);
+            for (int at = 0; at < length; at++) {
+                for (byte br : new byte[] {'\n', '\r'}) {
+                    byte[] data = plain.clone();
+                    data[2 + at] = br;
+                    if (at + 3 < length) data[2 + at + 3] = '\n'; // a later break does not hide the first
+                    assertEquals(2 + at, SseEvents.firstLineBreak(data, 2, 2 + length), "length " + length + " at " + at);
+                }
+            }
+        }
+    }
+
+    @Test
+    void webSocketFrameMatchesTheBufferFramingAtEveryLengthBoundary() {
+        for (int length : new int[] {0, 1, 125, 126, 127, 8192, 65535}) {
+            byte[] payload = new byte[length + 3];
+            for (int i = 0; i < payload.length; i++) payload[i] = (byte) (i * 31);
+            for (int opcode : new int[] {WebSocketFrames.TEXT, WebSocketFrames.BINARY}) {
+                byte[] expected = bytesOf(WebSocketFrames.encode(ALLOC, opcode, payload, 3, length));
+                assertArrayEquals(expected, WebSocketFrames.frame(opcode, payload, 3, length), "length " + length);
+            }
+        }
+    }
+}
