@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.piston.server.Log;
 import java.net.SocketAddress;
 import java.util.ArrayList;
@@ -57,8 +58,16 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             AtomicReferenceFieldUpdater.newUpdater(Connection.class, Outgoing.class, "outbox");
     /** Larger messages are framed into a buffer of their own, not copied again into a shared one. */
     private static final int COPY_LIMIT = 8 * 1024;
-    /** Small messages framed together go out in buffers of about this size. */
-    private static final int SHARED_BUFFER = 64 * 1024;
+    /**
+     * IO thread: where emptyOutbox gathers small framed messages (with array copies, cheap for a
+     * few dozen bytes) before one copy moves them into a buffer for the socket.
+     */
+    private static final FastThreadLocal<byte[]> GATHER = new FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+            return new byte[64 * 1024];
+        }
+    };
 
     final UpgradeConfig config;
     final Channel channel;
@@ -354,7 +363,6 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         Outgoing newest = OUTBOX.getAndSet(this, null);
         if (newest == null) return;
         lastWriteNanos = System.nanoTime();
-        long total = newest.stacked;
         Outgoing first = null;
         while (newest != null) { // the stack holds the newest first: reverse it
             Outgoing next = newest.next;
@@ -363,32 +371,37 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             newest = next;
         }
         int count = 0;
-        long bytes = 0;
-        ByteBuf shared = null;
+        byte[] gather = null;
+        int gathered = 0;
         Object held = null; // written when the next one is known, so the last one can carry the promise
         for (Outgoing o = first; o != null; o = o.next) {
             count++;
-            bytes += o.bytes;
             Object item = o.message;
             if (item == null) {
-                // sized for this message and those queued after it
-                if (shared == null) shared = ctx.alloc().directBuffer((int) Math.min(SHARED_BUFFER, total - bytes + o.bytes));
-                shared.writeBytes(o.frame);
-                if (shared.readableBytes() >= SHARED_BUFFER) {
-                    held = hold(held, shared);
-                    shared = null;
+                byte[] frame = o.frame; // at most COPY_LIMIT and its framing: always fits an empty gather array
+                if (gather == null) {
+                    gather = GATHER.get();
+                } else if (gathered + frame.length > gather.length) {
+                    held = hold(held, gathered(gather, gathered));
+                    gathered = 0;
                 }
+                System.arraycopy(frame, 0, gather, gathered, frame.length);
+                gathered += frame.length;
                 continue;
             }
-            if (shared != null) {
-                held = hold(held, shared);
-                shared = null;
+            if (gathered > 0) {
+                held = hold(held, gathered(gather, gathered));
+                gathered = 0;
             }
             held = hold(held, item);
         }
-        if (shared != null) held = hold(held, shared);
+        if (gathered > 0) held = hold(held, gathered(gather, gathered));
         int batch = count;
         ctx.writeAndFlush(held, ctx.newPromise().addListener(f -> written(batch)));
+    }
+
+    private ByteBuf gathered(byte[] gather, int length) {
+        return ctx.alloc().directBuffer(length).writeBytes(gather, 0, length);
     }
 
     private Object hold(Object previous, Object next) {
