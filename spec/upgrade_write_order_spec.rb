@@ -5,7 +5,7 @@ require "zlib"
 
 # Many writes from one thread arrive complete and in order, whatever their kind: small messages
 # (framed together on the IO thread), large ones (framed by the writer), text and binary, data
-# events and named events, with and without permessage-deflate.
+# events and named events, with and without permessage-deflate; and as they were when written.
 module UpgradeWriteOrderSpec
   COUNT = 3000
   BIG = "x" * 20_000
@@ -46,7 +46,27 @@ module UpgradeWriteOrderSpec
     end
   end
 
+  # Writes one String over and over, changing it in place right after each write: the server
+  # does not copy what it is given, so it must not see those changes.
+  class BufferReuser
+    def on_open(client)
+      buf = String.new("", capacity: 64) # UTF-8, so WebSocket messages go as text
+      COUNT.times do |i|
+        buf.clear
+        buf << "m" << i.to_s # built in place: the bytes are this String's own
+        client.write(buf)
+        buf.setbyte(0, 90)
+        buf << "-changed"
+      end
+      client.write("end")
+    end
+  end
+
   APP = lambda do |env|
+    if env["PATH_INFO"] == "/reuse"
+      env["rack.upgrade"] = BufferReuser.new
+      return [200, {}, []]
+    end
     case env["rack.upgrade?"]
     when :websocket then env["rack.upgrade"] = WebSocketWriter.new
     when :sse then env["rack.upgrade"] = SseWriter.new
@@ -104,6 +124,27 @@ RSpec.describe "writes in order" do
     expect(got).to eq(expected_websocket_messages)
   ensure
     ws&.close_socket
+  end
+
+  it "sends what a WebSocket message was when written, though the app changes the String after" do
+    ws = RawWebSocket.connect("127.0.0.1", @server.port, "/reuse")
+    got = read_websocket_messages(ws)
+    expect(got).to eq(Array.new(UpgradeWriteOrderSpec::COUNT) { |i| ["m#{i}", :text] })
+  ensure
+    ws&.close_socket
+  end
+
+  it "sends what an SSE event was when written, though the app changes the String after" do
+    s = TCPSocket.new("127.0.0.1", @server.port)
+    s.write("GET /reuse HTTP/1.1\r\nHost: h\r\nAccept: text/event-stream\r\n\r\n")
+    buf = +"".b
+    Timeout.timeout(30) do
+      buf << s.readpartial(65_536) until buf.end_with?("data: end\n\n")
+    end
+    events = buf.split("\r\n\r\n", 2).last.split("\n\n")
+    expect(events).to eq(Array.new(UpgradeWriteOrderSpec::COUNT) { |i| "data: m#{i}" } + ["data: end"])
+  ensure
+    s&.close
   end
 
   it "delivers every SSE event in order, data events and named events alike" do

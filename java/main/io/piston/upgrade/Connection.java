@@ -20,6 +20,7 @@ import io.netty.util.concurrent.FastThreadLocal;
 import io.piston.server.Log;
 import java.net.SocketAddress;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Set;
@@ -39,8 +40,7 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
  *
  * <p>Writes from other threads go through an outbox that one task on the IO thread empties: a
  * worker writing many messages costs the event loop one task, one flush and one completion, not
- * one of each per message. The writing thread frames small messages into arrays of their own; the
- * IO thread only copies them, one after another, into a shared buffer.
+ * one of each per message. The IO thread frames small messages one after another into one buffer.
  */
 public abstract class Connection extends ChannelInboundHandlerAdapter implements ChannelFutureListener {
     static final int NEW = 0;
@@ -56,11 +56,11 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             AtomicIntegerFieldUpdater.newUpdater(Connection.class, "inbound");
     private static final AtomicReferenceFieldUpdater<Connection, Outgoing> OUTBOX =
             AtomicReferenceFieldUpdater.newUpdater(Connection.class, Outgoing.class, "outbox");
-    /** Larger messages are framed into a buffer of their own, not copied again into a shared one. */
+    /** Larger messages are framed into a buffer of their own by the thread that writes them. */
     private static final int COPY_LIMIT = 8 * 1024;
     /**
-     * IO thread: where emptyOutbox gathers small framed messages (with array copies, cheap for a
-     * few dozen bytes) before one copy moves them into a buffer for the socket.
+     * IO thread: where emptyOutbox frames small messages (with array copies, cheap for a few dozen
+     * bytes) before one copy moves them into a buffer for the socket.
      */
     private static final FastThreadLocal<byte[]> GATHER = new FastThreadLocal<>() {
         @Override
@@ -107,20 +107,30 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     }
 
     /**
-     * One write in the outbox: a framed message (a buffer or a frame), or a small one framed into
-     * an array, to be copied into a shared buffer with its neighbours. Until the IO thread takes
-     * them, they form a stack.
+     * One write in the outbox: a framed message (a buffer or a frame), or the bytes of a small one
+     * that the IO thread frames together with its neighbours. Until the IO thread takes them, they
+     * form a stack.
      */
     private static final class Outgoing {
-        final Object message; // null when frame holds the bytes
-        final byte[] frame;
-        final int bytes;
+        final Object message; // null when data holds a message to frame
+        final byte[] data;
+        final int offset;
+        final int length;
+        final boolean binary;
+        final int bytes; // framed
         Outgoing next; // the write queued before this one; after the IO thread reverses them, the one after
         long stacked;  // bytes of this write and of those below it in the stack: the outbox's size
 
-        Outgoing(Object message, byte[] frame, int bytes) {
+        Outgoing(Object message, int bytes) {
+            this(message, null, 0, 0, false, bytes);
+        }
+
+        Outgoing(Object message, byte[] data, int offset, int length, boolean binary, int bytes) {
             this.message = message;
-            this.frame = frame;
+            this.data = data;
+            this.offset = offset;
+            this.length = length;
+            this.binary = binary;
             this.bytes = bytes;
         }
     }
@@ -146,10 +156,13 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     }
 
     /**
-     * Any thread: one small message framed into an array of its own, or null when this connection
-     * needs each message as its own write ({@link #encode}).
+     * Any thread: the size of one small message framed by {@link #frameInto}, or -1 when this
+     * connection needs each message as its own write ({@link #encode}).
      */
-    abstract byte[] frame(byte[] data, int offset, int length, boolean binary);
+    abstract int frameSize(byte[] data, int offset, int length, boolean binary);
+
+    /** IO thread: frames one small message into {@code out} at {@code at}; {@code size} is its {@link #frameSize}. */
+    abstract void frameInto(byte[] out, int at, byte[] data, int offset, int length, boolean binary, int size);
 
     /** IO thread: the close the app asked for, after the writes queued before it. */
     abstract void closeGracefully(int code);
@@ -238,15 +251,23 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         onLoop(this::armIdle);
     }
 
-    /** Queues one message of the app: text or binary (WebSocket), a data event (SSE). */
-    public final boolean sendMessage(byte[] data, int offset, int length, boolean binary) {
+    /**
+     * Queues one message of the app: text or binary (WebSocket), a data event (SSE). When
+     * {@code stable}, the bytes stay unchanged until written (a frozen or copy-on-write Ruby
+     * String) and are not copied.
+     */
+    public final boolean sendMessage(byte[] data, int offset, int length, boolean binary, boolean stable) {
         if (state != OPEN) return false;
-        byte[] frame;
-        if (length > COPY_LIMIT || channel.eventLoop().inEventLoop() || (frame = frame(data, offset, length, binary)) == null) {
+        int size;
+        if (length > COPY_LIMIT || channel.eventLoop().inEventLoop() || (size = frameSize(data, offset, length, binary)) < 0) {
             return send(encode(data, offset, length, binary));
         }
-        if (!admit(frame.length)) return false;
-        enqueue(new Outgoing(null, frame, frame.length));
+        if (!admit(size)) return false;
+        if (!stable) {
+            data = Arrays.copyOfRange(data, offset, offset + length);
+            offset = 0;
+        }
+        enqueue(new Outgoing(null, data, offset, length, binary, size));
         return true;
     }
 
@@ -270,7 +291,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             lastWriteNanos = System.nanoTime();
             ctx.writeAndFlush(msg, ctx.newPromise().addListener(this));
         } else {
-            enqueue(new Outgoing(msg, null, bytes));
+            enqueue(new Outgoing(msg, bytes));
         }
         return true;
     }
@@ -378,15 +399,15 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             count++;
             Object item = o.message;
             if (item == null) {
-                byte[] frame = o.frame; // at most COPY_LIMIT and its framing: always fits an empty gather array
+                int size = o.bytes; // COPY_LIMIT bytes framed always fit an empty gather array
                 if (gather == null) {
                     gather = GATHER.get();
-                } else if (gathered + frame.length > gather.length) {
+                } else if (gathered + size > gather.length) {
                     held = hold(held, gathered(gather, gathered));
                     gathered = 0;
                 }
-                System.arraycopy(frame, 0, gather, gathered, frame.length);
-                gathered += frame.length;
+                frameInto(gather, gathered, o.data, o.offset, o.length, o.binary, size);
+                gathered += size;
                 continue;
             }
             if (gathered > 0) {

@@ -62,13 +62,18 @@ public final class RubyConnection extends RubyObject {
                 + " (rack.upgrade handlers get one when on_open runs)");
     }
 
-    /** Queues a message: BINARY strings as binary frames, others as text; SSE: a data event. */
+    /**
+     * Queues a message: BINARY strings as binary frames, others as text; SSE: a data event. The
+     * String's bytes are not copied: a frozen String cannot change, and any other is marked shared,
+     * so that changing it later copies its bytes first (what String#dup relies on too).
+     */
     @JRubyMethod(name = "write")
     public IRubyObject write(ThreadContext ctx, IRubyObject data) {
         RubyString s = utf8OrBinary(ctx, data);
+        if (!s.isFrozen()) s.setByteListShared();
         ByteList b = s.getByteList();
         boolean binary = s.getEncoding() == ASCIIEncoding.INSTANCE;
-        return ctx.runtime.newBoolean(connection.sendMessage(b.unsafeBytes(), b.begin(), b.realSize(), binary));
+        return ctx.runtime.newBoolean(connection.sendMessage(b.unsafeBytes(), b.begin(), b.realSize(), binary, true));
     }
 
     /** write_sse(data:, event: nil, id: nil, retry: nil); on a WebSocket only the data is written. */

@@ -56,8 +56,13 @@ final class SseConnection extends Connection {
     }
 
     @Override
-    byte[] frame(byte[] data, int offset, int length, boolean binary) {
-        return SseEvents.dataFrame(data, offset, length);
+    int frameSize(byte[] data, int offset, int length, boolean binary) {
+        return SseEvents.dataSize(data, offset, length);
+    }
+
+    @Override
+    void frameInto(byte[] out, int at, byte[] data, int offset, int length, boolean binary, int size) {
+        SseEvents.dataInto(out, at, data, offset, length, size);
     }
 
     /** Any thread: an event with a name, id or retry; any of them may be null. */

@@ -33,21 +33,14 @@ final class SseEvents {
         return eventInto(buf, event, id, retry, data, offset, length);
     }
 
-    /** A data-only event in an array of its own. */
-    static byte[] dataFrame(byte[] data, int offset, int length) {
+    /** The size of a data-only event carrying {@code data[offset, offset + length)}: see {@link #dataInto}. */
+    static int dataSize(byte[] data, int offset, int length) {
         int end = offset + length;
-        int first = firstLineBreak(data, offset, end);
-        if (first < 0) { // the usual case: one line, copied whole
-            byte[] frame = new byte[length + DATA.length + 2];
-            System.arraycopy(DATA, 0, frame, 0, DATA.length);
-            System.arraycopy(data, offset, frame, DATA.length, length);
-            frame[frame.length - 2] = '\n';
-            frame[frame.length - 1] = '\n';
-            return frame;
-        }
+        int i = firstLineBreak(data, offset, end);
+        if (i < 0) return DATA.length + length + 2; // the usual case: one line
         int lines = 1;
         int breaks = 0; // line-break bytes, which the framing drops: CR LF counts 2 for one line
-        for (int i = first; i < end; i++) {
+        for (; i < end; i++) {
             byte b = data[i];
             if (b == '\n' || b == '\r') {
                 breaks++;
@@ -58,21 +51,33 @@ final class SseEvents {
                 lines++;
             }
         }
-        byte[] frame = new byte[length - breaks + lines * (DATA.length + 1) + 1];
-        int at = 0;
+        return length - breaks + lines * (DATA.length + 1) + 1;
+    }
+
+    /**
+     * Writes a data-only event into {@code out} at {@code at}; {@code size} is its {@link #dataSize}
+     * (which tells a one-line event, copied without looking for line breaks again).
+     */
+    static void dataInto(byte[] out, int at, byte[] data, int offset, int length, int size) {
+        int end = offset + length;
         int lineStart = offset;
-        for (int i = first; i <= end; i++) {
-            if (i < end && data[i] != '\n' && data[i] != '\r') continue;
-            System.arraycopy(DATA, 0, frame, at, DATA.length);
-            at += DATA.length;
-            System.arraycopy(data, lineStart, frame, at, i - lineStart);
-            at += i - lineStart;
-            frame[at++] = '\n';
-            if (i < end && data[i] == '\r' && i + 1 < end && data[i + 1] == '\n') i++;
-            lineStart = i + 1;
+        if (size != DATA.length + length + 2) {
+            for (int i = firstLineBreak(data, offset, end); i >= 0; i = firstLineBreak(data, lineStart, end)) {
+                at = line(out, at, data, lineStart, i);
+                lineStart = data[i] == '\r' && i + 1 < end && data[i + 1] == '\n' ? i + 2 : i + 1;
+            }
         }
-        frame[at] = '\n';
-        return frame;
+        at = line(out, at, data, lineStart, end);
+        out[at] = '\n';
+    }
+
+    private static int line(byte[] out, int at, byte[] data, int from, int to) {
+        System.arraycopy(DATA, 0, out, at, DATA.length);
+        at += DATA.length;
+        System.arraycopy(data, from, out, at, to - from);
+        at += to - from;
+        out[at] = '\n';
+        return at + 1;
     }
 
     /** The index of the first CR or LF in {@code data[from, end)}, or -1; reads eight bytes at a time. */

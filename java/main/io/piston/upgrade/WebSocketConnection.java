@@ -146,9 +146,13 @@ final class WebSocketConnection extends Connection {
     }
 
     @Override
-    byte[] frame(byte[] data, int offset, int length, boolean binary) {
-        if (deflate != null) return null; // the deflate encoder compresses each frame on its own
-        return WebSocketFrames.frame(binary ? WebSocketFrames.BINARY : WebSocketFrames.TEXT, data, offset, length);
+    int frameSize(byte[] data, int offset, int length, boolean binary) {
+        return deflate != null ? -1 : WebSocketFrames.sizeOf(length); // the deflate encoder compresses each frame
+    }
+
+    @Override
+    void frameInto(byte[] out, int at, byte[] data, int offset, int length, boolean binary, int size) {
+        WebSocketFrames.frameInto(out, at, binary ? WebSocketFrames.BINARY : WebSocketFrames.TEXT, data, offset, length);
     }
 
     @Override

@@ -39,20 +39,19 @@ final class WebSocketFrames {
         return buf;
     }
 
-    /** One frame in an array of its own, for a payload under 64 KiB. */
-    static byte[] frame(int opcode, byte[] data, int offset, int length) {
+    /** Writes one frame into {@code out} at {@code at}: {@link #sizeOf} bytes, for a payload under 64 KiB. */
+    static void frameInto(byte[] out, int at, int opcode, byte[] data, int offset, int length) {
         if (length > 0xFFFF) throw new IllegalArgumentException("frame of " + length + " bytes: use encode");
-        int head = length < 126 ? 2 : 4;
-        byte[] frame = new byte[head + length];
-        frame[0] = (byte) (0x80 | opcode);
+        out[at] = (byte) (0x80 | opcode);
         if (length < 126) {
-            frame[1] = (byte) length;
+            out[at + 1] = (byte) length;
+            at += 2;
         } else {
-            frame[1] = 126;
-            frame[2] = (byte) (length >>> 8);
-            frame[3] = (byte) length;
+            out[at + 1] = 126;
+            out[at + 2] = (byte) (length >>> 8);
+            out[at + 3] = (byte) length;
+            at += 4;
         }
-        System.arraycopy(data, offset, frame, head, length);
-        return frame;
+        System.arraycopy(data, offset, out, at, length);
     }
 }

@@ -7,11 +7,12 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /**
- * The array framings that writers from other threads use ({@link SseEvents#dataFrame},
- * {@link WebSocketFrames#frame}) give the same bytes as the buffer framings.
+ * The array framings of small messages ({@link SseEvents#dataInto}, {@link WebSocketFrames#frameInto})
+ * give the same bytes as the buffer framings, in exactly the size they announce.
  */
 class FramingTest {
     private static final UnpooledByteBufAllocator ALLOC = new UnpooledByteBufAllocator(false);
@@ -26,7 +27,13 @@ class FramingTest {
 
     private static byte[] sse(String data) {
         byte[] padded = ("<<" + data + ">>").getBytes(StandardCharsets.UTF_8);
-        return SseEvents.dataFrame(padded, 2, padded.length - 4);
+        int size = SseEvents.dataSize(padded, 2, padded.length - 4);
+        byte[] out = new byte[size + 6];
+        Arrays.fill(out, (byte) '#');
+        SseEvents.dataInto(out, 3, padded, 2, padded.length - 4, size);
+        assertEquals("###", new String(out, 0, 3, StandardCharsets.US_ASCII), "nothing written before");
+        assertEquals("###", new String(out, size + 3, 3, StandardCharsets.US_ASCII), "nothing written after");
+        return Arrays.copyOfRange(out, 3, size + 3);
     }
 
     @Test
@@ -73,7 +80,11 @@ class FramingTest {
             for (int i = 0; i < payload.length; i++) payload[i] = (byte) (i * 31);
             for (int opcode : new int[] {WebSocketFrames.TEXT, WebSocketFrames.BINARY}) {
                 byte[] expected = bytesOf(WebSocketFrames.encode(ALLOC, opcode, payload, 3, length));
-                assertArrayEquals(expected, WebSocketFrames.frame(opcode, payload, 3, length), "length " + length);
+                byte[] out = new byte[WebSocketFrames.sizeOf(length) + 2];
+                WebSocketFrames.frameInto(out, 1, opcode, payload, 3, length);
+                assertArrayEquals(expected, Arrays.copyOfRange(out, 1, out.length - 1), "length " + length);
+                assertEquals(0, out[0]);
+                assertEquals(0, out[out.length - 1]);
             }
         }
     }

@@ -44,7 +44,7 @@ class WebSocketConnectionTest {
         public void message(Connection c, byte[] data, boolean binary) {
             String text = new String(data, StandardCharsets.UTF_8);
             calls.add((binary ? "binary " : "text ") + text);
-            if (echo) c.sendMessage(data, 0, data.length, binary);
+            if (echo) c.sendMessage(data, 0, data.length, binary, false);
         }
 
         @Override
@@ -197,7 +197,7 @@ class WebSocketConnectionTest {
         assertFalse(connection.isOpen());
         assertEquals(1000, closeCode(drain()));
         assertTrue(channel.isActive());
-        assertFalse(connection.sendMessage(new byte[] {1}, 0, 1, false));
+        assertFalse(connection.sendMessage(new byte[] {1}, 0, 1, false, false));
         feed(frame(0x8, new byte[] {0x03, (byte) 0xe8}, true, true, 0));
         assertFalse(channel.isActive());
         assertEquals(List.of("open", "close"), recorder.calls);
@@ -256,6 +256,6 @@ class WebSocketConnectionTest {
         channel.close();
         channel.runPendingTasks();
         assertEquals(List.of("open", "close"), recorder.calls);
-        assertFalse(connection.sendMessage(new byte[] {1}, 0, 1, false));
+        assertFalse(connection.sendMessage(new byte[] {1}, 0, 1, false, false));
     }
 }
