@@ -49,8 +49,13 @@ module UpgradeWriteOrderSpec
   # Writes one String over and over, changing it in place right after each write: the server
   # does not copy what it is given, so it must not see those changes.
   class BufferReuser
+    # capacity: a small buffer is queued by reference (and marked copy-on-write), a large one copied
+    def initialize(capacity)
+      @capacity = capacity
+    end
+
     def on_open(client)
-      buf = String.new("", capacity: 64) # UTF-8, so WebSocket messages go as text
+      buf = String.new("", capacity: @capacity) # UTF-8, so WebSocket messages go as text
       COUNT.times do |i|
         buf.clear
         buf << "m" << i.to_s # built in place: the bytes are this String's own
@@ -62,11 +67,27 @@ module UpgradeWriteOrderSpec
     end
   end
 
-  APP = lambda do |env|
-    if env["PATH_INFO"] == "/reuse"
-      env["rack.upgrade"] = BufferReuser.new
-      return [200, {}, []]
+  LINE = "y" * 150
+  NEWLINES = ("\n" * 8192).freeze
+
+  # Enough small events in one go to fill several of the IO thread's 64 KiB gather arrays, and
+  # one event of 8 KiB of line breaks (each becomes a "data: " line: 7 times the bytes).
+  class ManyWriter
+    def on_open(client)
+      COUNT.times do |i|
+        client.write(i == COUNT / 2 ? NEWLINES : "#{i} #{LINE}")
+      end
+      client.write("end")
     end
+  end
+
+  APP = lambda do |env|
+    case env["PATH_INFO"]
+    when "/reuse" then env["rack.upgrade"] = BufferReuser.new(env["QUERY_STRING"] == "big" ? 65_536 : 64)
+    when "/many" then env["rack.upgrade"] = ManyWriter.new
+    end
+    return [200, {}, []] if env["rack.upgrade"]
+
     case env["rack.upgrade?"]
     when :websocket then env["rack.upgrade"] = WebSocketWriter.new
     when :sse then env["rack.upgrade"] = SseWriter.new
@@ -126,25 +147,51 @@ RSpec.describe "writes in order" do
     ws&.close_socket
   end
 
-  it "sends what a WebSocket message was when written, though the app changes the String after" do
-    ws = RawWebSocket.connect("127.0.0.1", @server.port, "/reuse")
-    got = read_websocket_messages(ws)
-    expect(got).to eq(Array.new(UpgradeWriteOrderSpec::COUNT) { |i| ["m#{i}", :text] })
-  ensure
-    ws&.close_socket
-  end
-
-  it "sends what an SSE event was when written, though the app changes the String after" do
+  # The SSE stream of +path+ up to its "end" event, without the response head.
+  def sse_body(path)
     s = TCPSocket.new("127.0.0.1", @server.port)
-    s.write("GET /reuse HTTP/1.1\r\nHost: h\r\nAccept: text/event-stream\r\n\r\n")
+    s.write("GET #{path} HTTP/1.1\r\nHost: h\r\nAccept: text/event-stream\r\n\r\n")
     buf = +"".b
     Timeout.timeout(30) do
       buf << s.readpartial(65_536) until buf.end_with?("data: end\n\n")
     end
-    events = buf.split("\r\n\r\n", 2).last.split("\n\n")
-    expect(events).to eq(Array.new(UpgradeWriteOrderSpec::COUNT) { |i| "data: m#{i}" } + ["data: end"])
+    buf.split("\r\n\r\n", 2).last
   ensure
     s&.close
+  end
+
+  { "a small String" => "/reuse", "a String with a large buffer" => "/reuse?big" }.each do |what, path|
+    it "sends what a WebSocket message was when written, though the app changes #{what} after" do
+      ws = RawWebSocket.connect("127.0.0.1", @server.port, path)
+      got = read_websocket_messages(ws)
+      expect(got).to eq(Array.new(UpgradeWriteOrderSpec::COUNT) { |i| ["m#{i}", :text] })
+    ensure
+      ws&.close_socket
+    end
+
+    it "sends what an SSE event was when written, though the app changes #{what} after" do
+      events = sse_body(path).split("\n\n")
+      expect(events).to eq(Array.new(UpgradeWriteOrderSpec::COUNT) { |i| "data: m#{i}" } + ["data: end"])
+    end
+  end
+
+  it "frames a long run of small SSE events and one of 8 KiB of line breaks, in order" do
+    body = sse_body("/many")
+    expected = Array.new(UpgradeWriteOrderSpec::COUNT) do |i|
+      i == UpgradeWriteOrderSpec::COUNT / 2 ? "data: \n" * 8193 + "\n" : "data: #{i} #{UpgradeWriteOrderSpec::LINE}\n\n"
+    end
+    expect(body.bytesize).to be > 400_000
+    expect(body).to eq(expected.join + "data: end\n\n")
+  end
+
+  it "frames a long run of small WebSocket messages, in order" do
+    ws = RawWebSocket.connect("127.0.0.1", @server.port, "/many")
+    expected = Array.new(UpgradeWriteOrderSpec::COUNT) do |i|
+      [i == UpgradeWriteOrderSpec::COUNT / 2 ? UpgradeWriteOrderSpec::NEWLINES : "#{i} #{UpgradeWriteOrderSpec::LINE}", :text]
+    end
+    expect(read_websocket_messages(ws)).to eq(expected)
+  ensure
+    ws&.close_socket
   end
 
   it "delivers every SSE event in order, data events and named events alike" do

@@ -62,10 +62,11 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
      * IO thread: where emptyOutbox frames small messages (with array copies, cheap for a few dozen
      * bytes) before one copy moves them into a buffer for the socket.
      */
+    private static final int GATHER_SIZE = 64 * 1024;
     private static final FastThreadLocal<byte[]> GATHER = new FastThreadLocal<>() {
         @Override
         protected byte[] initialValue() {
-            return new byte[64 * 1024];
+            return new byte[GATHER_SIZE];
         }
     };
 
@@ -77,6 +78,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     private volatile UpgradeHandler handler;
     private volatile Object attachment;
     ChannelHandlerContext ctx;
+    boolean closeSent; // IO thread: the protocol's close went out; writes that come after it are dropped
     private volatile int state = NEW;
     private volatile int pending;
     private volatile int inbound;
@@ -259,16 +261,26 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     public final boolean sendMessage(byte[] data, int offset, int length, boolean binary, boolean stable) {
         if (state != OPEN) return false;
         int size;
-        if (length > COPY_LIMIT || channel.eventLoop().inEventLoop() || (size = frameSize(data, offset, length, binary)) < 0) {
+        if (length > COPY_LIMIT || channel.eventLoop().inEventLoop()
+                || (size = frameSize(data, offset, length, binary)) < 0 || size > GATHER_SIZE) {
             return send(encode(data, offset, length, binary));
         }
         if (!admit(size)) return false;
-        if (!stable) {
+        if (!stable || !keepable(data.length, length)) {
             data = Arrays.copyOfRange(data, offset, offset + length);
             offset = 0;
         }
         enqueue(new Outgoing(null, data, offset, length, binary, size));
         return true;
+    }
+
+    /**
+     * Whether a message of {@code length} bytes in an array of {@code arrayLength} may be queued
+     * by reference: only when it is most of the array, so that what the queue holds is about what
+     * its bounds count.
+     */
+    public static boolean keepable(int arrayLength, int length) {
+        return length <= COPY_LIMIT && arrayLength <= 2 * length + 64;
     }
 
     /**
@@ -383,42 +395,64 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     private void emptyOutbox() {
         Outgoing newest = OUTBOX.getAndSet(this, null);
         if (newest == null) return;
-        lastWriteNanos = System.nanoTime();
         Outgoing first = null;
+        int count = 0;
         while (newest != null) { // the stack holds the newest first: reverse it
             Outgoing next = newest.next;
             newest.next = first;
             first = newest;
             newest = next;
+            count++;
         }
-        int count = 0;
+        if (closeSent) { // written as the close went out: nothing may follow a close
+            drop(first, null, count);
+            return;
+        }
+        lastWriteNanos = System.nanoTime();
         byte[] gather = null;
         int gathered = 0;
         Object held = null; // written when the next one is known, so the last one can carry the promise
-        for (Outgoing o = first; o != null; o = o.next) {
-            count++;
-            Object item = o.message;
-            if (item == null) {
-                int size = o.bytes; // COPY_LIMIT bytes framed always fit an empty gather array
-                if (gather == null) {
-                    gather = GATHER.get();
-                } else if (gathered + size > gather.length) {
+        Outgoing o = first;
+        try {
+            for (; o != null; o = o.next) {
+                Object item = o.message;
+                if (item == null) {
+                    int size = o.bytes; // at most GATHER_SIZE (sendMessage)
+                    if (gather == null) {
+                        gather = GATHER.get();
+                    } else if (gathered + size > gather.length) {
+                        held = hold(held, gathered(gather, gathered));
+                        gathered = 0;
+                    }
+                    frameInto(gather, gathered, o.data, o.offset, o.length, o.binary, size);
+                    gathered += size;
+                    continue;
+                }
+                if (gathered > 0) {
                     held = hold(held, gathered(gather, gathered));
                     gathered = 0;
                 }
-                frameInto(gather, gathered, o.data, o.offset, o.length, o.binary, size);
-                gathered += size;
-                continue;
+                held = hold(held, item);
             }
-            if (gathered > 0) {
-                held = hold(held, gathered(gather, gathered));
-                gathered = 0;
-            }
-            held = hold(held, item);
+            if (gathered > 0) held = hold(held, gathered(gather, gathered));
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // out of direct memory, or bytes that changed after they were queued: the rest cannot go out whole
+            Log.error("closing " + channel.remoteAddress() + ": its queued writes failed", e);
+            drop(o, held, count);
+            channel.close();
+            return;
         }
-        if (gathered > 0) held = hold(held, gathered(gather, gathered));
         int batch = count;
         ctx.writeAndFlush(held, ctx.newPromise().addListener(f -> written(batch)));
+    }
+
+    /** IO thread: releases the writes from {@code o} on and {@code held}, and counts all {@code count} of the batch as done. */
+    private void drop(Outgoing o, Object held, int count) {
+        ReferenceCountUtil.safeRelease(held);
+        for (; o != null; o = o.next) {
+            if (o.message != null && o.message != held) ReferenceCountUtil.safeRelease(o.message);
+        }
+        written(count);
     }
 
     private ByteBuf gathered(byte[] gather, int length) {

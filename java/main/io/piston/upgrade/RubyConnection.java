@@ -63,17 +63,21 @@ public final class RubyConnection extends RubyObject {
     }
 
     /**
-     * Queues a message: BINARY strings as binary frames, others as text; SSE: a data event. The
-     * String's bytes are not copied: a frozen String cannot change, and any other is marked shared,
-     * so that changing it later copies its bytes first (what String#dup relies on too).
+     * Queues a message: BINARY strings as binary frames, others as text; SSE: a data event. A
+     * small String's bytes are queued without a copy: a frozen String cannot change, and any other
+     * is marked shared, so that changing it later copies its bytes first (what String#dup relies on).
      */
     @JRubyMethod(name = "write")
     public IRubyObject write(ThreadContext ctx, IRubyObject data) {
         RubyString s = utf8OrBinary(ctx, data);
-        if (!s.isFrozen()) s.setByteListShared();
         ByteList b = s.getByteList();
+        boolean stable = s.isFrozen();
+        if (!stable && Connection.keepable(b.unsafeBytes().length, b.realSize())) {
+            s.setByteListShared();
+            stable = true;
+        }
         boolean binary = s.getEncoding() == ASCIIEncoding.INSTANCE;
-        return ctx.runtime.newBoolean(connection.sendMessage(b.unsafeBytes(), b.begin(), b.realSize(), binary, true));
+        return ctx.runtime.newBoolean(connection.sendMessage(b.unsafeBytes(), b.begin(), b.realSize(), binary, stable));
     }
 
     /** write_sse(data:, event: nil, id: nil, retry: nil); on a WebSocket only the data is written. */

@@ -79,6 +79,7 @@ final class SseConnection extends Connection {
 
     @Override
     void closeGracefully(int code) {
+        closeSent = true;
         ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
 

@@ -59,6 +59,7 @@ final class SseEvents {
      * (which tells a one-line event, copied without looking for line breaks again).
      */
     static void dataInto(byte[] out, int at, byte[] data, int offset, int length, int size) {
+        int last = at + size - 1;
         int end = offset + length;
         int lineStart = offset;
         if (size != DATA.length + length + 2) {
@@ -68,6 +69,7 @@ final class SseEvents {
             }
         }
         at = line(out, at, data, lineStart, end);
+        if (at != last) throw new IllegalStateException("event data changed after it was queued");
         out[at] = '\n';
     }
 

@@ -58,7 +58,6 @@ final class WebSocketConnection extends Connection {
     private WebSocketServerExtension deflate;
     private CompositeByteBuf assembling;
     private boolean assemblingBinary;
-    private boolean closeSent;
     private boolean pingOutstanding;
     private ScheduledFuture<?> closeTimer;
     private ChannelHandlerContext encoderContext; // set with the handlers, on the IO thread
