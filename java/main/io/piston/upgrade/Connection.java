@@ -58,11 +58,11 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             AtomicReferenceFieldUpdater.newUpdater(Connection.class, Outgoing.class, "outbox");
     /** Larger messages are framed into a buffer of their own by the thread that writes them. */
     private static final int COPY_LIMIT = 8 * 1024;
+    private static final int GATHER_SIZE = 64 * 1024;
     /**
      * IO thread: where emptyOutbox frames small messages (with array copies, cheap for a few dozen
      * bytes) before one copy moves them into a buffer for the socket.
      */
-    private static final int GATHER_SIZE = 64 * 1024;
     private static final FastThreadLocal<byte[]> GATHER = new FastThreadLocal<>() {
         @Override
         protected byte[] initialValue() {
@@ -389,7 +389,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
 
     /**
      * IO thread: writes what other threads queued, in their order, and flushes once. Small
-     * messages are copied into shared buffers; only the last write has a promise, which reports
+     * messages are framed into the gather array; only the last write has a promise, which reports
      * the whole batch (a channel completes its writes in order).
      */
     private void emptyOutbox() {
