@@ -279,7 +279,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
      * by reference: only when it is most of the array, so that what the queue holds is about what
      * its bounds count.
      */
-    public static boolean keepable(int arrayLength, int length) {
+    static boolean keepable(int arrayLength, int length) {
         return length <= COPY_LIMIT && arrayLength <= 2 * length + 64;
     }
 
