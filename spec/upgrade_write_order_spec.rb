@@ -195,19 +195,11 @@ RSpec.describe "writes in order" do
   end
 
   it "delivers every SSE event in order, data events and named events alike" do
-    s = TCPSocket.new("127.0.0.1", @server.port)
-    s.write("GET / HTTP/1.1\r\nHost: h\r\nAccept: text/event-stream\r\n\r\n")
-    buf = +"".b
-    Timeout.timeout(30) do
-      buf << s.readpartial(65_536) until buf.end_with?("data: end\n\n")
-    end
-    events = buf.split("\r\n\r\n", 2).last.split("\n\n")
+    events = sse_body("/").split("\n\n")
     expected = Array.new(UpgradeWriteOrderSpec::COUNT) do |i|
       kind, data = UpgradeWriteOrderSpec.message(i)
       kind == :binary ? "event: named\nid: #{i}\ndata: n#{i}" : "data: #{data.b}\ndata: line2"
     end
     expect(events).to eq(expected + ["data: end"])
-  ensure
-    s&.close
   end
 end

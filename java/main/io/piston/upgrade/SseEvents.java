@@ -37,7 +37,7 @@ final class SseEvents {
     static int dataSize(byte[] data, int offset, int length) {
         int end = offset + length;
         int i = firstLineBreak(data, offset, end);
-        if (i < 0) return DATA.length + length + 2; // the usual case: one line
+        if (i < 0) return oneLineSize(length); // the usual case
         int lines = 1;
         int breaks = 0; // line-break bytes, which the framing drops: CR LF counts 2 for one line
         for (; i < end; i++) {
@@ -62,7 +62,7 @@ final class SseEvents {
         int last = at + size - 1;
         int end = offset + length;
         int lineStart = offset;
-        if (size != DATA.length + length + 2) {
+        if (size != oneLineSize(length)) {
             for (int i = firstLineBreak(data, offset, end); i >= 0; i = firstLineBreak(data, lineStart, end)) {
                 at = line(out, at, data, lineStart, i);
                 lineStart = data[i] == '\r' && i + 1 < end && data[i + 1] == '\n' ? i + 2 : i + 1;
@@ -71,6 +71,11 @@ final class SseEvents {
         at = line(out, at, data, lineStart, end);
         if (at != last) throw new IllegalStateException("event data changed after it was queued");
         out[at] = '\n';
+    }
+
+    /** The size of an event of one line; no event of more lines has this size for the same data length. */
+    private static int oneLineSize(int length) {
+        return DATA.length + length + 2;
     }
 
     private static int line(byte[] out, int at, byte[] data, int from, int to) {
