@@ -1,46 +1,225 @@
 package io.piston.server;
 
-import java.util.concurrent.LinkedBlockingQueue;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.FastThreadLocalThread;
+import io.netty.util.internal.ThreadExecutorMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The bounded pool of named Ruby worker threads (piston-rack-N) that run the app and every
- * callback. IO threads submit; a full queue rejects at once (the IO thread answers 503).
+ * callback. {@link #execute} runs on any thread (mostly the IO threads); a full queue rejects at
+ * once (the IO thread answers 503). Each worker runs {@link Worker#run} on its own thread.
+ *
+ * <p>Waking a parked thread costs several microseconds of kernel time on both sides, more than
+ * a small request takes in Ruby, and a pool that wakes a worker for every task spends most of its
+ * time on that. So while tasks are short (their recent mean under {@link #SHORT_TASK_NANOS}), an
+ * IO thread wakes a worker only when none is awake, and the awake ones take a burst of tasks one
+ * after the other. When the oldest queued task has waited {@link #STALL_NANOS} (one of those
+ * tasks turned out long), one more worker is woken, checked at each submission and by a timer on
+ * the submitting IO thread's event loop. While tasks are long, and off the IO threads where no
+ * timer can run, every task beyond the workers between tasks wakes one at once.
  */
 public final class WorkerPool implements Executor {
-    private final ThreadPoolExecutor executor;
+    /** Tasks shorter than this on average are run back to back by the awake workers. */
+    static final long SHORT_TASK_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
+    /** A task that waited this long wakes parked workers at the next submission... */
+    static final long STALL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /** ...or at the latest when this timer, armed while tasks wait on busy workers, fires. */
+    static final long RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
-    public WorkerPool(int threads, int queue) {
-        AtomicInteger counter = new AtomicInteger();
-        ThreadFactory factory = r -> {
-            // A FastThreadLocalThread takes Netty's fast path for thread-locals, the buffer
-            // allocator's caches among them: workers allocate every response buffer.
-            Thread t = new FastThreadLocalThread(r, "piston-rack-" + counter.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-        executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(queue), factory,
-                new ThreadPoolExecutor.AbortPolicy());
-        executor.prestartAllCoreThreads();
+    private static final int PARKED = 0, SEARCHING = 1, RUNNING = 2;
+
+    /**
+     * A submitted task, when it was queued (System.nanoTime), and whether its submitter woke a
+     * worker for it (rather than leaving it to the awake workers).
+     */
+    private record Task(Runnable runnable, long queuedAt, boolean wokeForIt) {}
+
+    private final ConcurrentLinkedQueue<Task> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger queued = new AtomicInteger();
+    /** Parked workers, most recently parked first: its caches are the warmest. */
+    private final ConcurrentLinkedDeque<Worker> parked = new ConcurrentLinkedDeque<>();
+    private final Worker[] workers;
+    private final int capacity;
+    /** Moving average of how long tasks run; written racily by the workers, which is enough. */
+    private volatile long meanTaskNanos;
+    private volatile boolean accepting = true;
+    private volatile boolean stopped;
+    /** Whether this pool has a recheck scheduled on the current IO thread's event loop. */
+    private final FastThreadLocal<boolean[]> recheckArmed = new FastThreadLocal<>() {
+        @Override
+        protected boolean[] initialValue() {
+            return new boolean[1];
+        }
+    };
+
+    public WorkerPool(int threads, int queueCapacity) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
+        capacity = queueCapacity;
+        workers = new Worker[threads];
+        for (int i = 0; i < threads; i++) workers[i] = new Worker("piston-rack-" + (i + 1));
+        for (Worker w : workers) w.thread.start();
     }
 
     @Override
-    public void execute(Runnable task) {
-        executor.execute(task);
+    public void execute(Runnable runnable) {
+        if (!accepting) throw new RejectedExecutionException("worker pool is shut down");
+        if (queued.incrementAndGet() > capacity) {
+            queued.decrementAndGet();
+            throw new RejectedExecutionException("worker queue is full (" + capacity + " tasks)");
+        }
+        long now = System.nanoTime();
+        EventExecutor loop = ThreadExecutorMap.currentExecutor();
+        boolean wakeForIt = loop == null || meanTaskNanos >= SHORT_TASK_NANOS;
+        queue.offer(new Task(runnable, now, wakeForIt));
+        if (wakeForIt) {
+            wakeForEveryTask();
+            return;
+        }
+        if (!anyAwake() || stalled(now)) wakeOne();
+        if (queued.get() > 0 && !parked.isEmpty()) armRecheck(loop);
     }
 
-    /** Lets queued and running work finish up to the deadline; true when everything finished. */
+    private boolean anyAwake() {
+        for (Worker w : workers) if (w.state != PARKED) return true;
+        return false;
+    }
+
+    private boolean stalled(long now) {
+        Task head = queue.peek();
+        return head != null && now - head.queuedAt >= STALL_NANOS;
+    }
+
+    /** Wakes one parked worker for every queued task that no worker between tasks will take. */
+    private void wakeForEveryTask() {
+        int searching = 0;
+        for (Worker w : workers) if (w.state == SEARCHING) searching++;
+        for (int wake = queued.get() - searching; wake > 0 && wakeOne(); wake--) {
+            // each woken worker takes one of the tasks
+        }
+    }
+
+    /** IO thread: makes sure tasks waiting on busy workers are looked at again. */
+    private void armRecheck(EventExecutor loop) {
+        boolean[] armed = recheckArmed.get();
+        if (armed[0]) return;
+        armed[0] = true;
+        try {
+            loop.schedule(() -> {
+                armed[0] = false;
+                if (stalled(System.nanoTime())) wakeOne();
+                if (queued.get() > 0 && !parked.isEmpty()) armRecheck(loop);
+            }, RECHECK_NANOS, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            armed[0] = false; // the event loop is shutting down: nothing left to wait for
+            wakeForEveryTask();
+        }
+    }
+
+    private boolean wakeOne() {
+        Worker w = parked.pollFirst();
+        if (w == null) return false;
+        w.state = SEARCHING; // awake from now on, before it even runs
+        LockSupport.unpark(w.thread);
+        return true;
+    }
+
+    /**
+     * Stops taking tasks and lets queued and running ones finish, up to the deadline; true when
+     * everything finished. The workers then exit.
+     */
     public boolean shutdown(long timeoutMillis) throws InterruptedException {
-        executor.shutdown();
-        return executor.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS);
+        accepting = false;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (!idle()) {
+            if (System.nanoTime() - deadline > 0) return false;
+            Thread.sleep(5);
+        }
+        stopWorkers(false);
+        return true;
     }
 
+    /** Stops at once: queued tasks are dropped and running ones interrupted. */
     public void shutdownNow() {
-        executor.shutdownNow();
+        accepting = false;
+        queue.clear();
+        queued.set(0);
+        stopWorkers(true);
+    }
+
+    private boolean idle() {
+        if (queued.get() > 0) return false;
+        for (Worker w : workers) if (w.state == RUNNING) return false;
+        return true;
+    }
+
+    private void stopWorkers(boolean interrupt) {
+        stopped = true;
+        for (Worker w : workers) {
+            if (interrupt) w.thread.interrupt();
+            LockSupport.unpark(w.thread);
+        }
+    }
+
+    /** One worker thread: takes tasks until the queue is empty, then parks until woken. */
+    private final class Worker implements Runnable {
+        final Thread thread;
+        volatile int state = SEARCHING;
+
+        Worker(String name) {
+            // A FastThreadLocalThread takes Netty's fast path for thread-locals, the buffer
+            // allocator's caches among them: workers allocate every response buffer.
+            thread = new FastThreadLocalThread(this, name);
+            thread.setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            while (!stopped) {
+                Task task = queue.poll();
+                if (task == null) {
+                    park();
+                    continue;
+                }
+                state = RUNNING; // before it leaves the queued count: shutdown always sees one of them
+                queued.decrementAndGet();
+                Thread.interrupted(); // an interrupt meant for the last task does not reach this one
+                // A submitter may have counted this worker as free after it took this task; the
+                // last worker to start running sees every other's state and wakes who is missing.
+                if (task.wokeForIt && queued.get() > 0) wakeForEveryTask();
+                long start = System.nanoTime();
+                try {
+                    task.runnable.run();
+                } catch (Throwable t) {
+                    Log.error("uncaught error in " + thread.getName(), t);
+                } finally {
+                    state = SEARCHING;
+                    long mean = meanTaskNanos;
+                    meanTaskNanos = mean + ((System.nanoTime() - start - mean) >> 3);
+                }
+            }
+        }
+
+        /**
+         * Parks until {@link #wakeOne} picks this worker. The queue is looked at again after this
+         * worker is listed as parked: a task offered in between is then either seen here or
+         * sees this worker parked and wakes it.
+         */
+        private void park() {
+            state = PARKED;
+            parked.addFirst(this);
+            if (!queue.isEmpty() || stopped) {
+                // Take it back unless a submitter already picked this worker (and set SEARCHING).
+                if (parked.removeFirstOccurrence(this)) state = SEARCHING;
+            }
+            while (state == PARKED && !stopped) LockSupport.park(this);
+        }
     }
 }

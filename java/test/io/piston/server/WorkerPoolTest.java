@@ -1,0 +1,219 @@
+package io.piston.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.util.concurrent.DefaultEventExecutor;
+import io.netty.util.concurrent.EventExecutor;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The worker pool with real threads: tasks submitted from a Netty event loop (as the IO threads
+ * do) and from a plain thread. Long tasks block on latches the tests release at the end.
+ */
+class WorkerPoolTest {
+    private final EventExecutor loop = new DefaultEventExecutor();
+    private final CountDownLatch release = new CountDownLatch(1);
+    private WorkerPool pool;
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        release.countDown();
+        if (pool != null) pool.shutdownNow();
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+    }
+
+    /** Submits on the event loop, as an IO thread would, and waits until it was submitted. */
+    private void submitFromLoop(Runnable task) throws Exception {
+        loop.submit(() -> pool.execute(task)).get(5, TimeUnit.SECONDS);
+    }
+
+    private Runnable blocking(CountDownLatch started) {
+        return () -> {
+            started.countDown();
+            try {
+                release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+    }
+
+    /** Runs short tasks from the loop until the pool has seen that its tasks are short. */
+    private void learnShortTasks() throws Exception {
+        for (int i = 0; i < 50; i++) {
+            CountDownLatch done = new CountDownLatch(1);
+            submitFromLoop(done::countDown);
+            assertTrue(done.await(5, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void aBurstOfShortTasksRunsOnTheWorkersAlreadyAwake() throws Exception {
+        pool = new WorkerPool(16, 1024);
+        learnShortTasks();
+        Set<String> threads = ConcurrentHashMap.newKeySet();
+        CountDownLatch done = new CountDownLatch(200);
+        loop.submit(() -> {
+            for (int i = 0; i < 200; i++) {
+                pool.execute(() -> {
+                    threads.add(Thread.currentThread().getName());
+                    done.countDown();
+                });
+            }
+        }).get(5, TimeUnit.SECONDS);
+        assertTrue(done.await(5, TimeUnit.SECONDS));
+        assertTrue(threads.size() < 8, "a worker was woken for most tasks: " + threads);
+    }
+
+    @Test
+    void aShortTaskWaitsForTheRunningWorkerRatherThanWakingAnother() throws Exception {
+        pool = new WorkerPool(4, 1024);
+        int sameThread = 0;
+        for (int round = 0; round < 5; round++) {
+            learnShortTasks(); // the 600 µs task of the last round raised the mean
+            CountDownLatch firstStarted = new CountDownLatch(1);
+            CountDownLatch secondDone = new CountDownLatch(1);
+            String[] ranOn = new String[2];
+            submitFromLoop(() -> {
+                ranOn[0] = Thread.currentThread().getName();
+                firstStarted.countDown();
+                long end = System.nanoTime() + TimeUnit.MICROSECONDS.toNanos(600);
+                while (System.nanoTime() < end) Thread.onSpinWait();
+            });
+            assertTrue(firstStarted.await(5, TimeUnit.SECONDS));
+            submitFromLoop(() -> {
+                ranOn[1] = Thread.currentThread().getName();
+                secondDone.countDown();
+            });
+            assertTrue(secondDone.await(5, TimeUnit.SECONDS));
+            if (ranOn[0].equals(ranOn[1])) sameThread++;
+        }
+        // Not all 5: a worker descheduled for 1 ms counts as stuck, and the task wakes another.
+        assertTrue(sameThread >= 3, "the second task ran on the first one's worker in " + sameThread + " of 5 rounds");
+    }
+
+    @Test
+    void aTaskQueuedBehindALongOneStartsOnAnotherWorkerSoon() throws Exception {
+        pool = new WorkerPool(4, 1024);
+        learnShortTasks();
+        CountDownLatch longStarted = new CountDownLatch(1);
+        CountDownLatch shortRan = new CountDownLatch(1);
+        AtomicInteger longStillRunning = new AtomicInteger();
+        loop.submit(() -> {
+            pool.execute(blocking(longStarted));
+            pool.execute(() -> {
+                longStillRunning.set(release.getCount() > 0 ? 1 : 0);
+                shortRan.countDown();
+            });
+        }).get(5, TimeUnit.SECONDS);
+        assertTrue(longStarted.await(5, TimeUnit.SECONDS));
+        assertTrue(shortRan.await(2, TimeUnit.SECONDS), "the short task waited for the long one");
+        assertEquals(1, longStillRunning.get());
+    }
+
+    @Test
+    void longTasksFromTheLoopRunSideBySide() throws Exception {
+        pool = new WorkerPool(8, 1024);
+        CountDownLatch started = new CountDownLatch(8);
+        for (int i = 0; i < 8; i++) submitFromLoop(blocking(started));
+        assertTrue(started.await(5, TimeUnit.SECONDS), (8 - started.getCount()) + " of 8 tasks started");
+    }
+
+    @Test
+    void tasksFromOtherThreadsWakeAWorkerEach() throws Exception {
+        // Many rounds: a worker that has just taken a task must not count as free for the next.
+        for (int round = 0; round < 30; round++) {
+            WorkerPool roundPool = new WorkerPool(4, 1024);
+            try {
+                CountDownLatch started = new CountDownLatch(4);
+                CountDownLatch done = new CountDownLatch(1);
+                for (int i = 0; i < 4; i++) {
+                    roundPool.execute(() -> {
+                        started.countDown();
+                        try {
+                            done.await(10, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    });
+                }
+                assertTrue(started.await(5, TimeUnit.SECONDS),
+                        "round " + round + ": " + (4 - started.getCount()) + " of 4 tasks started");
+                done.countDown();
+            } finally {
+                roundPool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void aFullQueueRejectsAtOnce() throws Exception {
+        pool = new WorkerPool(1, 2);
+        CountDownLatch started = new CountDownLatch(1);
+        pool.execute(blocking(started));
+        assertTrue(started.await(5, TimeUnit.SECONDS));
+        pool.execute(() -> {});
+        pool.execute(() -> {});
+        RejectedExecutionException e = assertThrows(RejectedExecutionException.class, () -> pool.execute(() -> {}));
+        assertTrue(e.getMessage().contains("full"), e.getMessage());
+    }
+
+    @Test
+    void aTaskThatThrowsLeavesItsWorkerServing() throws Exception {
+        pool = new WorkerPool(1, 16);
+        CountDownLatch ran = new CountDownLatch(1);
+        pool.execute(() -> {
+            throw new IllegalStateException("task failed on purpose");
+        });
+        pool.execute(ran::countDown);
+        assertTrue(ran.await(5, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void shutdownLetsQueuedTasksFinishThenRefusesMore() throws Exception {
+        pool = new WorkerPool(1, 16);
+        AtomicInteger finished = new AtomicInteger();
+        for (int i = 0; i < 3; i++) {
+            pool.execute(() -> {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                finished.incrementAndGet();
+            });
+        }
+        assertTrue(pool.shutdown(5000));
+        assertEquals(3, finished.get());
+        RejectedExecutionException e = assertThrows(RejectedExecutionException.class, () -> pool.execute(() -> {}));
+        assertTrue(e.getMessage().contains("shut down"), e.getMessage());
+    }
+
+    @Test
+    void shutdownGivesUpAtTheDeadlineAndShutdownNowInterrupts() throws Exception {
+        pool = new WorkerPool(1, 16);
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch interrupted = new CountDownLatch(1);
+        pool.execute(() -> {
+            started.countDown();
+            try {
+                Thread.sleep(10_000);
+            } catch (InterruptedException e) {
+                interrupted.countDown();
+            }
+        });
+        assertTrue(started.await(5, TimeUnit.SECONDS));
+        assertEquals(false, pool.shutdown(50));
+        pool.shutdownNow();
+        assertTrue(interrupted.await(5, TimeUnit.SECONDS));
+    }
+}
