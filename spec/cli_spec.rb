@@ -107,6 +107,27 @@ RSpec.describe "bin/piston" do
     expect(output).to include("INT received")
   end
 
+  # Both loaders: the built-in one (no gems) and Rack::Builder.
+  [["the built-in loader", "built-in config.ru loader",
+    { "GEM_PATH" => "/nonexistent", "GEM_HOME" => "/nonexistent", "RUBYLIB" => nil, "RUBYOPT" => nil }],
+   ["Rack::Builder", "* Rack ", {}]].each do |loader, banner, env|
+    it "reads config.ru with #{loader} so that its blocks compile, keeping its lines and magic comments" do
+      pid, port, output, = start_piston("-p", "0", File.join(__dir__, "fixtures", "script.ru"), env: env)
+      expect(output).to include(banner)
+      body = nil
+      # JRuby compiles a block after 50 calls, in the background; eval'd blocks never compile.
+      400.times do
+        body = RawHttp.get("127.0.0.1", port, "/").body
+        break if body.end_with?("compiled true")
+
+        sleep 0.02
+      end
+      expect(body).to eq("line 8, frozen true, script.ru, compiled true")
+    ensure
+      stop_piston(pid) if pid
+    end
+  end
+
   it "runs a config.ru with use, map and run when no gems are installed" do
     no_gems = { "GEM_PATH" => "/nonexistent", "GEM_HOME" => "/nonexistent", "RUBYLIB" => nil, "RUBYOPT" => nil }
     pid, port, output, = start_piston("-p", "0", File.join(__dir__, "fixtures", "builtin.ru"), env: no_gems)

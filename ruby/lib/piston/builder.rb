@@ -5,9 +5,8 @@ module Piston
   # `warmup`, which is all the article's examples (and most config.ru files) need.
   class Builder
     def self.parse_file(path)
-      builder = new
-      builder.instance_eval(File.read(path), path, 1)
-      builder.to_app
+      require "piston/config_file"
+      ConfigFile.evaluate(path, self).to_app
     end
 
     def initialize(&block)

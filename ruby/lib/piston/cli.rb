@@ -110,12 +110,14 @@ module Piston
     def load_app(path)
       raise Errno::ENOENT, "no #{path} here (give the path of a config.ru)" unless File.file?(path)
 
-      if rack_available?
-        app = ::Rack::Builder.parse_file(path)
-        app.is_a?(Array) ? app.first : app
-      else
+      if !rack_available?
         require "piston/builder"
         Piston::Builder.parse_file(path)
+      elsif path.end_with?(".rb")
+        ::Rack::Builder.parse_file(path).then { |app| app.is_a?(Array) ? app.first : app }
+      else
+        require "piston/config_file"
+        Piston::ConfigFile.evaluate(path, ::Rack::Builder).to_app
       end
     end
 
