@@ -22,16 +22,19 @@ import java.util.concurrent.locks.LockSupport;
  * time on that. So while tasks are short (their recent mean under {@link #SHORT_TASK_NANOS}), an
  * IO thread wakes a worker only when none is awake, and the awake ones take a burst of tasks one
  * after the other. When the oldest queued task has waited {@link #STALL_NANOS} (one of those
- * tasks turned out long), one more worker is woken, checked at each submission and by a timer on
- * the submitting IO thread's event loop. While tasks are long, and off the IO threads where no
- * timer can run, every task beyond the workers between tasks wakes one at once.
+ * tasks turned out long), one more worker is woken, checked by a timer on the submitting IO
+ * thread's event loop. While tasks are long, and off the IO threads where no timer can run, every
+ * task beyond the workers between tasks wakes one at once.
+ *
+ * <p>The IO thread's path reads only fields that change rarely (the awake count, whether tasks
+ * are long): fields the workers write for every task would cost it a cache miss per request.
  */
 public final class WorkerPool implements Executor {
     /** Tasks shorter than this on average are run back to back by the awake workers. */
     static final long SHORT_TASK_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
-    /** A task that waited this long wakes parked workers at the next submission... */
+    /** A task that waited this long wakes one more worker... */
     static final long STALL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-    /** ...or at the latest when this timer, armed while tasks wait on busy workers, fires. */
+    /** ...found by a timer of this period, armed while short tasks are submitted. */
     static final long RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private static final int PARKED = 0, SEARCHING = 1, RUNNING = 2;
@@ -48,8 +51,10 @@ public final class WorkerPool implements Executor {
     private final ConcurrentLinkedDeque<Worker> parked = new ConcurrentLinkedDeque<>();
     private final Worker[] workers;
     private final int capacity;
-    /** Moving average of how long tasks run; written racily by the workers, which is enough. */
-    private volatile long meanTaskNanos;
+    /** Workers that are not parked. */
+    private final AtomicInteger awake;
+    /** Whether tasks have lately run for {@link #SHORT_TASK_NANOS} or longer on average. */
+    private volatile boolean longTasks;
     private volatile boolean accepting = true;
     private volatile boolean stopped;
     /** Whether this pool has a recheck scheduled on the current IO thread's event loop. */
@@ -64,6 +69,7 @@ public final class WorkerPool implements Executor {
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
         capacity = queueCapacity;
         workers = new Worker[threads];
+        awake = new AtomicInteger(threads);
         for (int i = 0; i < threads; i++) workers[i] = new Worker("piston-rack-" + (i + 1));
         for (Worker w : workers) w.thread.start();
     }
@@ -77,19 +83,14 @@ public final class WorkerPool implements Executor {
         }
         long now = System.nanoTime();
         EventExecutor loop = ThreadExecutorMap.currentExecutor();
-        boolean wakeForIt = loop == null || meanTaskNanos >= SHORT_TASK_NANOS;
+        boolean wakeForIt = loop == null || longTasks;
         queue.offer(new Task(runnable, now, wakeForIt));
         if (wakeForIt) {
             wakeForEveryTask();
             return;
         }
-        if (!anyAwake() || stalled(now)) wakeOne();
-        if (queued.get() > 0 && !parked.isEmpty()) armRecheck(loop);
-    }
-
-    private boolean anyAwake() {
-        for (Worker w : workers) if (w.state != PARKED) return true;
-        return false;
+        if (awake.get() == 0) wakeOne();
+        armRecheck(loop);
     }
 
     private boolean stalled(long now) {
@@ -106,7 +107,7 @@ public final class WorkerPool implements Executor {
         }
     }
 
-    /** IO thread: makes sure tasks waiting on busy workers are looked at again. */
+    /** IO thread: makes sure tasks left to busy workers are looked at again. */
     private void armRecheck(EventExecutor loop) {
         boolean[] armed = recheckArmed.get();
         if (armed[0]) return;
@@ -115,7 +116,7 @@ public final class WorkerPool implements Executor {
             loop.schedule(() -> {
                 armed[0] = false;
                 if (stalled(System.nanoTime())) wakeOne();
-                if (queued.get() > 0 && !parked.isEmpty()) armRecheck(loop);
+                if (queued.get() > 0) armRecheck(loop);
             }, RECHECK_NANOS, TimeUnit.NANOSECONDS);
         } catch (RejectedExecutionException e) {
             armed[0] = false; // the event loop is shutting down: nothing left to wait for
@@ -127,6 +128,7 @@ public final class WorkerPool implements Executor {
         Worker w = parked.pollFirst();
         if (w == null) return false;
         w.state = SEARCHING; // awake from now on, before it even runs
+        awake.incrementAndGet();
         LockSupport.unpark(w.thread);
         return true;
     }
@@ -172,6 +174,8 @@ public final class WorkerPool implements Executor {
     private final class Worker implements Runnable {
         final Thread thread;
         volatile int state = SEARCHING;
+        /** Moving average of this worker's task times. */
+        private long meanTaskNanos;
 
         Worker(String name) {
             // A FastThreadLocalThread takes Netty's fast path for thread-locals, the buffer
@@ -201,8 +205,9 @@ public final class WorkerPool implements Executor {
                     Log.error("uncaught error in " + thread.getName(), t);
                 } finally {
                     state = SEARCHING;
-                    long mean = meanTaskNanos;
-                    meanTaskNanos = mean + ((System.nanoTime() - start - mean) >> 3);
+                    meanTaskNanos += (System.nanoTime() - start - meanTaskNanos) >> 3;
+                    boolean isLong = meanTaskNanos >= SHORT_TASK_NANOS;
+                    if (isLong != longTasks) longTasks = isLong;
                 }
             }
         }
@@ -214,10 +219,14 @@ public final class WorkerPool implements Executor {
          */
         private void park() {
             state = PARKED;
+            awake.decrementAndGet();
             parked.addFirst(this);
             if (!queue.isEmpty() || stopped) {
                 // Take it back unless a submitter already picked this worker (and set SEARCHING).
-                if (parked.removeFirstOccurrence(this)) state = SEARCHING;
+                if (parked.removeFirstOccurrence(this)) {
+                    state = SEARCHING;
+                    awake.incrementAndGet();
+                }
             }
             while (state == PARKED && !stopped) LockSupport.park(this);
         }
