@@ -4,9 +4,10 @@
 #
 # Both servers are started once, warmed up, then measured in alternating runs
 # (ceiling, piston, ceiling, piston, ...) so drift in machine load hits both alike.
-# Prints a per-run table, medians, the piston/ceiling ratio, the servers' RSS, and a
-# markdown snippet for bench/README.md. Raw wrk output and server logs are kept in
-# $RESULTS_DIR.
+# Prints a per-run table (with each server's CPU time per request, read from /proc), medians,
+# the piston/ceiling ratio (of the medians, and the median of each round's own ratio), the
+# servers' RSS, and a markdown snippet for bench/README.md. Raw wrk output and server logs
+# are kept in $RESULTS_DIR.
 #
 # Environment (defaults in brackets):
 #   ROUNDS            measured runs per server [5]
@@ -128,12 +129,23 @@ run_wrk() {
     LOAD_PID=
 }
 
-declare -a RUN_ROUND=() RUN_NAME=() RUN_RPS=() RUN_P50=() RUN_P99=() RUN_ERR=()
+# CPU time (user + system, in clock ticks) the server's process has used so far.
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/${PGID[$1]}/stat" 2>/dev/null || echo 0
+}
+
+declare -a RUN_ROUND=() RUN_NAME=() RUN_RPS=() RUN_P50=() RUN_P99=() RUN_ERR=() RUN_CPU=()
 measure() {
     local name=$1 round=$2 out=$RESULTS_DIR/$1-$2.txt
+    local ticks_before ticks_after
+    ticks_before=$(cpu_ticks "$name")
     run_wrk "$name" "$(seconds "$WRK_DURATION")" "$out" --latency
-    local rps p50 p99 err
+    ticks_after=$(cpu_ticks "$name")
+    local rps p50 p99 err cpu
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    # Server CPU per request in microseconds: less sensitive than req/s to how busy the host is.
+    cpu=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" \
+        '/ requests in / { n = $1 } END { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }' "$out")
     p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
     p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
     # Socket errors (connect/read/write/timeout) plus non-2xx responses.
@@ -141,7 +153,8 @@ measure() {
                /Non-2xx or 3xx responses:/ { s += $5 } END { print s + 0 }' "$out")
     [[ -n $rps ]] || { cat "$out" >&2; die "could not parse wrk output ($out)"; }
     RUN_ROUND+=("$round") RUN_NAME+=("$name") RUN_RPS+=("$rps") RUN_P50+=("$p50") RUN_P99+=("$p99") RUN_ERR+=("$err")
-    printf '%-5s %-8s %12.0f %10.3f %10.3f %7s\n' "$round" "$name" "$rps" "$p50" "$p99" "$err"
+    RUN_CPU+=("$cpu")
+    printf '%-5s %-8s %12.0f %10.3f %10.3f %7s %8s\n' "$round" "$name" "$rps" "$p50" "$p99" "$err" "$cpu"
 }
 
 # median NAME FIELD: median of one column over a server's runs.
@@ -152,6 +165,18 @@ median() {
         if [[ ${RUN_NAME[$i]} == "$1" ]]; then echo "${col[$i]}"; fi
     done |
         sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Median over the rounds of piston's req/s divided by the ceiling's in the same round: the two
+# runs of a round are seconds apart, so a slow spell of the shared host hits both.
+paired_ratio() {
+    local i
+    for i in "${!RUN_NAME[@]}"; do
+        if [[ ${RUN_NAME[$i]} == piston && ${RUN_NAME[$((i - 1))]} == ceiling ]]; then
+            awk -v p="${RUN_RPS[$i]}" -v c="${RUN_RPS[$((i - 1))]}" 'BEGIN { if (c > 0) print 100 * p / c }'
+        fi
+    done |
+        sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 runs_of() {
@@ -189,7 +214,7 @@ fi
 
 echo
 echo "wrk ${WRK_OPTS[*]} -d$WRK_DURATION --latency, $ROUNDS alternating rounds"
-printf '%-5s %-8s %12s %10s %10s %7s\n' round server req/s p50_ms p99_ms errors
+printf '%-5s %-8s %12s %10s %10s %7s %8s\n' round server req/s p50_ms p99_ms errors cpu_us
 for round in $(seq "$ROUNDS"); do
     measure ceiling "$round"
     measure piston "$round"
@@ -198,17 +223,19 @@ done
 C_RPS=$(median ceiling RPS); P_RPS=$(median piston RPS)
 C_P50=$(median ceiling P50); P_P50=$(median piston P50)
 C_P99=$(median ceiling P99); P_P99=$(median piston P99)
+C_CPU=$(median ceiling CPU); P_CPU=$(median piston CPU)
 RATIO=$(awk -v p="$P_RPS" -v c="$C_RPS" 'BEGIN { printf "%.1f", (c > 0 ? 100 * p / c : 0) }')
+PAIRED=$(paired_ratio)
 C_RSS=$(rss_kb VmRSS ceiling); P_RSS=$(rss_kb VmRSS piston)
 C_HWM=$(rss_kb VmHWM ceiling); P_HWM=$(rss_kb VmHWM piston)
 ERRORS=0; for e in "${RUN_ERR[@]}"; do ERRORS=$((ERRORS + e)); done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo
-printf '%-8s %12s %10s %10s %10s %10s\n' median req/s p50_ms p99_ms RSS_MiB peak_MiB
-printf '%-8s %12.0f %10.3f %10.3f %10d %10d\n' ceiling "$C_RPS" "$C_P50" "$C_P99" $((C_RSS / 1024)) $((C_HWM / 1024))
-printf '%-8s %12.0f %10.3f %10.3f %10d %10d\n' piston "$P_RPS" "$P_P50" "$P_P99" $((P_RSS / 1024)) $((P_HWM / 1024))
-echo "piston/ceiling: $RATIO% of the requests/s"
+printf '%-8s %12s %10s %10s %8s %10s %10s\n' median req/s p50_ms p99_ms cpu_us RSS_MiB peak_MiB
+printf '%-8s %12.0f %10.3f %10.3f %8s %10d %10d\n' ceiling "$C_RPS" "$C_P50" "$C_P99" "$C_CPU" $((C_RSS / 1024)) $((C_HWM / 1024))
+printf '%-8s %12.0f %10.3f %10.3f %8s %10d %10d\n' piston "$P_RPS" "$P_P50" "$P_P99" "$P_CPU" $((P_RSS / 1024)) $((P_HWM / 1024))
+echo "piston/ceiling: $RATIO% of the requests/s (medians); $PAIRED% (median of the rounds' ratios)"
 (( ERRORS == 0 )) || echo "WARNING: $ERRORS socket errors or non-2xx responses (see $RESULTS_DIR)"
 
 # --- markdown for bench/README.md ---
@@ -228,12 +255,13 @@ cat <<EOF
 - \`wrk ${WRK_OPTS[*]} -d$WRK_DURATION --latency\`, $ROUNDS alternating rounds after ${WARMUP_CEILING} s (ceiling) / ${WARMUP_PISTON} s (Piston) of warm-up
 - Piston: \`${PISTON_CMD}\` with {THREADS}=$PISTON_THREADS; ceiling: $CEILING_THREADS IO threads
 
-| Server | req/s (median) | p50 | p99 | req/s per run | RSS at end (peak) |
-|---|---:|---:|---:|---|---:|
-| Ceiling (plain Netty) | $(printf '%.0f' "$C_RPS") | $C_P50 ms | $C_P99 ms | $(runs_of ceiling) | $((C_RSS / 1024)) MiB ($((C_HWM / 1024)) MiB) |
-| Piston, \`bench/hello.ru\` | $(printf '%.0f' "$P_RPS") | $P_P50 ms | $P_P99 ms | $(runs_of piston) | $((P_RSS / 1024)) MiB ($((P_HWM / 1024)) MiB) |
+| Server | req/s (median) | p50 | p99 | server CPU per request | req/s per run | RSS at end (peak) |
+|---|---:|---:|---:|---:|---|---:|
+| Ceiling (plain Netty) | $(printf '%.0f' "$C_RPS") | $C_P50 ms | $C_P99 ms | $C_CPU µs | $(runs_of ceiling) | $((C_RSS / 1024)) MiB ($((C_HWM / 1024)) MiB) |
+| Piston, \`bench/hello.ru\` | $(printf '%.0f' "$P_RPS") | $P_P50 ms | $P_P99 ms | $P_CPU µs | $(runs_of piston) | $((P_RSS / 1024)) MiB ($((P_HWM / 1024)) MiB) |
 
-Piston reaches **$RATIO %** of the ceiling's requests/s.$( (( ERRORS == 0 )) || echo " ($ERRORS socket errors or non-2xx responses during the runs.)")
+Piston reaches **$RATIO %** of the ceiling's requests/s (ratio of the medians); the median of
+the rounds' own ratios is $PAIRED %.$( (( ERRORS == 0 )) || echo " ($ERRORS socket errors or non-2xx responses during the runs.)")
 ----- end -----
 EOF
 log "raw output: $RESULTS_DIR"
