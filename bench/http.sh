@@ -129,9 +129,11 @@ run_wrk() {
     LOAD_PID=
 }
 
-# CPU time (user + system, in clock ticks) the server's process has used so far.
+# CPU time (user + system, in clock ticks) the server's process has used so far: fields 14 and
+# 15 of its stat, counted after the command name, which may contain spaces. The command must
+# exec the server (as both defaults do), or this reads the shell's.
 cpu_ticks() {
-    awk '{ print $14 + $15 }' "/proc/${PGID[$1]}/stat" 2>/dev/null || echo 0
+    sed 's/.*) //' "/proc/${PGID[$1]}/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0
 }
 
 declare -a RUN_ROUND=() RUN_NAME=() RUN_RPS=() RUN_P50=() RUN_P99=() RUN_ERR=() RUN_CPU=()

@@ -21,21 +21,24 @@ import java.util.concurrent.locks.LockSupport;
  * a small request takes in Ruby, and a pool that wakes a worker for every task spends most of its
  * time on that. So while tasks are short (their recent mean under {@link #SHORT_TASK_NANOS}), an
  * IO thread wakes a worker only when none is awake, and the awake ones take a burst of tasks one
- * after the other. When the oldest queued task has waited {@link #STALL_NANOS} (one of those
- * tasks turned out long), one more worker is woken, checked by a timer on the submitting IO
- * thread's event loop. While tasks are long, and off the IO threads where no timer can run, every
- * task beyond the workers between tasks wakes one at once.
+ * after the other. When the oldest queued task has waited {@link #DEFAULT_STALL_NANOS} (one of
+ * those tasks turned out long), a worker is woken for every queued task, checked by a timer on
+ * the submitting IO thread's event loop. While tasks are long, and off the IO threads where no
+ * timer can run, every task beyond the workers between tasks wakes one at once.
  *
- * <p>The IO thread's path reads only fields that change rarely (the awake count, whether tasks
- * are long): fields the workers write for every task would cost it a cache miss per request.
+ * <p>Besides the queue itself, the IO thread's path reads only fields that change rarely (the
+ * awake count, whether tasks are long), not the ones the workers write for every task.
  */
 public final class WorkerPool implements Executor {
     /** Tasks shorter than this on average are run back to back by the awake workers. */
     static final long SHORT_TASK_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
-    /** A task that waited this long wakes one more worker... */
-    static final long STALL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-    /** ...found by a timer of this period, armed while short tasks are submitted. */
-    static final long RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /**
+     * A task that waited this long wakes workers for the queue, found by a timer of the same
+     * period armed while short tasks are submitted.
+     */
+    static final long DEFAULT_STALL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /** A task longer than this counts as this long in the average, so one stream cannot skew it. */
+    private static final long LONGEST_SAMPLE_NANOS = 10 * SHORT_TASK_NANOS;
 
     private static final int PARKED = 0, SEARCHING = 1, RUNNING = 2;
 
@@ -51,9 +54,12 @@ public final class WorkerPool implements Executor {
     private final ConcurrentLinkedDeque<Worker> parked = new ConcurrentLinkedDeque<>();
     private final Worker[] workers;
     private final int capacity;
+    private final long stallNanos;
     /** Workers that are not parked. */
     private final AtomicInteger awake;
-    /** Whether tasks have lately run for {@link #SHORT_TASK_NANOS} or longer on average. */
+    /** Moving average of task times, written racily by the workers (which is enough). */
+    private volatile long meanTaskNanos;
+    /** Whether {@link #meanTaskNanos} is {@link #SHORT_TASK_NANOS} or more; written only when that flips. */
     private volatile boolean longTasks;
     private volatile boolean accepting = true;
     private volatile boolean stopped;
@@ -66,8 +72,14 @@ public final class WorkerPool implements Executor {
     };
 
     public WorkerPool(int threads, int queueCapacity) {
+        this(threads, queueCapacity, DEFAULT_STALL_NANOS);
+    }
+
+    /** With another stall time: tests make it long so that only what they test wakes workers. */
+    WorkerPool(int threads, int queueCapacity, long stallNanos) {
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
         capacity = queueCapacity;
+        this.stallNanos = stallNanos;
         workers = new Worker[threads];
         awake = new AtomicInteger(threads);
         for (int i = 0; i < threads; i++) workers[i] = new Worker("piston-rack-" + (i + 1));
@@ -76,14 +88,20 @@ public final class WorkerPool implements Executor {
 
     @Override
     public void execute(Runnable runnable) {
-        if (!accepting) throw new RejectedExecutionException("worker pool is shut down");
-        if (queued.incrementAndGet() > capacity) {
+        if (runnable == null) throw new NullPointerException("task");
+        // Counted before the check: shutdown sees either this task or accepting == false here.
+        int count = queued.incrementAndGet();
+        if (!accepting) {
+            queued.decrementAndGet();
+            throw new RejectedExecutionException("worker pool is shut down");
+        }
+        if (count > capacity) {
             queued.decrementAndGet();
             throw new RejectedExecutionException("worker queue is full (" + capacity + " tasks)");
         }
         long now = System.nanoTime();
         EventExecutor loop = ThreadExecutorMap.currentExecutor();
-        boolean wakeForIt = loop == null || longTasks;
+        boolean wakeForIt = loop == null || !loop.inEventLoop() || longTasks;
         queue.offer(new Task(runnable, now, wakeForIt));
         if (wakeForIt) {
             wakeForEveryTask();
@@ -95,7 +113,7 @@ public final class WorkerPool implements Executor {
 
     private boolean stalled(long now) {
         Task head = queue.peek();
-        return head != null && now - head.queuedAt >= STALL_NANOS;
+        return head != null && now - head.queuedAt >= stallNanos;
     }
 
     /** Wakes one parked worker for every queued task that no worker between tasks will take. */
@@ -115,9 +133,9 @@ public final class WorkerPool implements Executor {
         try {
             loop.schedule(() -> {
                 armed[0] = false;
-                if (stalled(System.nanoTime())) wakeOne();
+                if (stalled(System.nanoTime())) wakeForEveryTask();
                 if (queued.get() > 0) armRecheck(loop);
-            }, RECHECK_NANOS, TimeUnit.NANOSECONDS);
+            }, stallNanos, TimeUnit.NANOSECONDS);
         } catch (RejectedExecutionException e) {
             armed[0] = false; // the event loop is shutting down: nothing left to wait for
             wakeForEveryTask();
@@ -174,8 +192,6 @@ public final class WorkerPool implements Executor {
     private final class Worker implements Runnable {
         final Thread thread;
         volatile int state = SEARCHING;
-        /** Moving average of this worker's task times. */
-        private long meanTaskNanos;
 
         Worker(String name) {
             // A FastThreadLocalThread takes Netty's fast path for thread-locals, the buffer
@@ -186,6 +202,18 @@ public final class WorkerPool implements Executor {
 
         @Override
         public void run() {
+            try {
+                serve();
+            } finally {
+                // Stopped, or killed by an Error outside any task: no longer counts as awake.
+                if (state != PARKED) {
+                    state = PARKED;
+                    awake.decrementAndGet();
+                }
+            }
+        }
+
+        private void serve() {
             while (!stopped) {
                 Task task = queue.poll();
                 if (task == null) {
@@ -195,6 +223,7 @@ public final class WorkerPool implements Executor {
                 state = RUNNING; // before it leaves the queued count: shutdown always sees one of them
                 queued.decrementAndGet();
                 Thread.interrupted(); // an interrupt meant for the last task does not reach this one
+                if (stopped) thread.interrupt(); // ...unless it is shutdownNow's
                 // A submitter may have counted this worker as free after it took this task; the
                 // last worker to start running sees every other's state and wakes who is missing.
                 if (task.wokeForIt && queued.get() > 0) wakeForEveryTask();
@@ -205,8 +234,10 @@ public final class WorkerPool implements Executor {
                     Log.error("uncaught error in " + thread.getName(), t);
                 } finally {
                     state = SEARCHING;
-                    meanTaskNanos += (System.nanoTime() - start - meanTaskNanos) >> 3;
-                    boolean isLong = meanTaskNanos >= SHORT_TASK_NANOS;
+                    long mean = meanTaskNanos;
+                    mean += (Math.min(System.nanoTime() - start, LONGEST_SAMPLE_NANOS) - mean) >> 3;
+                    meanTaskNanos = mean;
+                    boolean isLong = mean >= SHORT_TASK_NANOS;
                     if (isLong != longTasks) longTasks = isLong;
                 }
             }
@@ -228,7 +259,12 @@ public final class WorkerPool implements Executor {
                     awake.incrementAndGet();
                 }
             }
-            while (state == PARKED && !stopped) LockSupport.park(this);
+            while (state == PARKED && !stopped) {
+                LockSupport.park(this);
+                // park returns at once while the interrupt flag is set: a task that left it set
+                // (or Thread#raise from Ruby) would make this loop spin.
+                Thread.interrupted();
+            }
         }
     }
 }
