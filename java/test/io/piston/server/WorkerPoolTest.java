@@ -8,8 +8,6 @@ import io.netty.util.concurrent.DefaultEventExecutor;
 import io.netty.util.concurrent.EventExecutor;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -49,66 +47,9 @@ class WorkerPoolTest {
         };
     }
 
-    /** Runs short tasks from the loop until the pool has seen that its tasks are short. */
-    private void learnShortTasks() throws Exception {
-        for (int i = 0; i < 50; i++) {
-            CountDownLatch done = new CountDownLatch(1);
-            submitFromLoop(done::countDown);
-            assertTrue(done.await(5, TimeUnit.SECONDS));
-        }
-    }
-
-    /** Stall time for pools whose tests must not see the stall timer wake workers. */
-    private static final long NEVER = TimeUnit.SECONDS.toNanos(60);
-
-    @Test
-    void aBurstOfShortTasksRunsOnTheWorkersAlreadyAwake() throws Exception {
-        pool = new WorkerPool(16, 1024, NEVER);
-        learnShortTasks();
-        Set<String> threads = ConcurrentHashMap.newKeySet();
-        CountDownLatch done = new CountDownLatch(200);
-        loop.submit(() -> {
-            for (int i = 0; i < 200; i++) {
-                pool.execute(() -> {
-                    threads.add(Thread.currentThread().getName());
-                    done.countDown();
-                });
-            }
-        }).get(5, TimeUnit.SECONDS);
-        assertTrue(done.await(5, TimeUnit.SECONDS));
-        assertTrue(threads.size() < 8, "a worker was woken for most tasks: " + threads);
-    }
-
-    @Test
-    void aShortTaskWaitsForTheRunningWorkerRatherThanWakingAnother() throws Exception {
-        pool = new WorkerPool(4, 1024, NEVER);
-        int sameThread = 0;
-        for (int round = 0; round < 5; round++) {
-            learnShortTasks(); // the 600 µs task of the last round raised the mean
-            CountDownLatch firstStarted = new CountDownLatch(1);
-            CountDownLatch secondDone = new CountDownLatch(1);
-            String[] ranOn = new String[2];
-            submitFromLoop(() -> {
-                ranOn[0] = Thread.currentThread().getName();
-                firstStarted.countDown();
-                long end = System.nanoTime() + TimeUnit.MICROSECONDS.toNanos(600);
-                while (System.nanoTime() < end) Thread.onSpinWait();
-            });
-            assertTrue(firstStarted.await(5, TimeUnit.SECONDS));
-            submitFromLoop(() -> {
-                ranOn[1] = Thread.currentThread().getName();
-                secondDone.countDown();
-            });
-            assertTrue(secondDone.await(5, TimeUnit.SECONDS));
-            if (ranOn[0].equals(ranOn[1])) sameThread++;
-        }
-        assertTrue(sameThread >= 4, "the second task ran on the first one's worker in " + sameThread + " of 5 rounds");
-    }
-
     @Test
     void aTaskQueuedBehindALongOneStartsOnAnotherWorkerSoon() throws Exception {
         pool = new WorkerPool(4, 1024);
-        learnShortTasks();
         CountDownLatch longStarted = new CountDownLatch(1);
         CountDownLatch shortRan = new CountDownLatch(1);
         loop.submit(() -> {
@@ -120,17 +61,8 @@ class WorkerPoolTest {
     }
 
     @Test
-    void onceTasksAreLongEachTaskFromTheLoopWakesAWorker() throws Exception {
-        pool = new WorkerPool(8, 1024, NEVER);
-        for (int i = 0; i < 10; i++) {
-            CountDownLatch done = new CountDownLatch(1);
-            submitFromLoop(() -> {
-                long end = System.nanoTime() + TimeUnit.MICROSECONDS.toNanos(200);
-                while (System.nanoTime() < end) Thread.onSpinWait();
-                done.countDown();
-            });
-            assertTrue(done.await(5, TimeUnit.SECONDS));
-        }
+    void blockingTasksFromTheLoopRunSideBySide() throws Exception {
+        pool = new WorkerPool(8, 1024);
         CountDownLatch started = new CountDownLatch(8);
         for (int i = 0; i < 8; i++) submitFromLoop(blocking(started));
         assertTrue(started.await(5, TimeUnit.SECONDS), (8 - started.getCount()) + " of 8 tasks started");
