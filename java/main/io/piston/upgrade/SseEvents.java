@@ -40,16 +40,10 @@ final class SseEvents {
         if (i < 0) return oneLineSize(length); // the usual case
         int lines = 1;
         int breaks = 0; // line-break bytes, which the framing drops: CR LF counts 2 for one line
-        for (; i < end; i++) {
-            byte b = data[i];
-            if (b == '\n' || b == '\r') {
-                breaks++;
-                if (b == '\r' && i + 1 < end && data[i + 1] == '\n') {
-                    breaks++;
-                    i++;
-                }
-                lines++;
-            }
+        for (int next; i >= 0; i = firstLineBreak(data, next, end)) {
+            next = afterLineBreak(data, i, end);
+            breaks += next - i;
+            lines++;
         }
         return length - breaks + lines * (DATA.length + 1) + 1;
     }
@@ -65,7 +59,7 @@ final class SseEvents {
         if (size != oneLineSize(length)) {
             for (int i = firstLineBreak(data, offset, end); i >= 0; i = firstLineBreak(data, lineStart, end)) {
                 at = line(out, at, data, lineStart, i);
-                lineStart = data[i] == '\r' && i + 1 < end && data[i + 1] == '\n' ? i + 2 : i + 1;
+                lineStart = afterLineBreak(data, i, end);
             }
         }
         at = line(out, at, data, lineStart, end);
@@ -100,6 +94,11 @@ final class SseEvents {
         return -1;
     }
 
+    /** Where the line after the break at {@code i} (CR, LF or CR LF) begins. */
+    private static int afterLineBreak(byte[] data, int i, int end) {
+        return data[i] == '\r' && i + 1 < end && data[i + 1] == '\n' ? i + 2 : i + 1;
+    }
+
     /** Whether any byte of {@code v} is zero (a bit trick that is exact as a yes or no). */
     private static boolean hasZeroByte(long v) {
         return ((v - 0x0101010101010101L) & ~v & 0x8080808080808080L) != 0;
@@ -113,13 +112,9 @@ final class SseEvents {
         if (data != null) {
             int end = offset + length;
             int lineStart = offset;
-            for (int i = offset; i < end; i++) {
-                byte b = data[i];
-                if (b == '\n' || b == '\r') {
-                    buf.writeBytes(DATA).writeBytes(data, lineStart, i - lineStart).writeByte('\n');
-                    if (b == '\r' && i + 1 < end && data[i + 1] == '\n') i++;
-                    lineStart = i + 1;
-                }
+            for (int i = firstLineBreak(data, offset, end); i >= 0; i = firstLineBreak(data, lineStart, end)) {
+                buf.writeBytes(DATA).writeBytes(data, lineStart, i - lineStart).writeByte('\n');
+                lineStart = afterLineBreak(data, i, end);
             }
             buf.writeBytes(DATA).writeBytes(data, lineStart, end - lineStart).writeByte('\n');
         }
