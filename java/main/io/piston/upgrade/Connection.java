@@ -84,6 +84,8 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     private volatile int inbound;
     private volatile boolean drainArmed;
     private volatile Outgoing outbox; // the newest write from another thread, or null; a task empties it
+    /** Bytes of the batch the IO thread is moving from the outbox to the channel, so the bounds still see them. */
+    private volatile long moving;
     private final Runnable emptyOutbox = this::emptyOutbox;
     private final ChannelPromise quiet; // for writes whose completion another write's promise reports
     private final ChannelFutureListener markerDone = f -> markerDone();
@@ -393,8 +395,20 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
      * the whole batch (a channel completes its writes in order).
      */
     private void emptyOutbox() {
+        Outgoing top = outbox;
+        if (top == null) return;
+        moving = top.stacked; // before the outbox empties: counted twice for a moment rather than not at all
         Outgoing newest = OUTBOX.getAndSet(this, null);
-        if (newest == null) return;
+        moving = newest.stacked;
+        try {
+            writeBatch(newest);
+        } finally {
+            moving = 0;
+        }
+    }
+
+    /** IO thread: writes one batch taken from the outbox (newest first). */
+    private void writeBatch(Outgoing newest) {
         Outgoing first = null;
         int count = 0;
         while (newest != null) { // the stack holds the newest first: reverse it
@@ -602,13 +616,15 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     }
 
     /**
-     * Bytes waiting for the socket: in the outbox and in the channel's outbound buffer. (A batch
-     * the IO thread is moving from one to the other counts in neither for that moment.)
+     * Bytes waiting for the socket: in the outbox, in the batch the IO thread is moving from the
+     * outbox to the channel, and in the channel's outbound buffer. While a batch moves, what it
+     * already wrote counts twice: the bounds err towards less memory, never more.
      */
     final long queuedBytes() {
         Outgoing top = outbox;
+        long inMotion = moving;
         ChannelOutboundBuffer out = outbound; // null until install
-        return (top == null ? 0 : top.stacked) + (out == null ? 0 : out.totalPendingWriteBytes());
+        return (top == null ? 0 : top.stacked) + inMotion + (out == null ? 0 : out.totalPendingWriteBytes());
     }
 
     private void slow(int messages) {
