@@ -17,7 +17,7 @@
 #   WARMUP_PISTON     seconds of wrk against Piston before measuring [20]
 #   WARMUP_CEILING    seconds of wrk against the ceiling before measuring [5]
 #   PISTON_PORT       [9292]        CEILING_PORT      [9293]
-#   PISTON_THREADS    Ruby worker threads, substituted for {THREADS} [16]
+#   PISTON_THREADS    Ruby worker threads, substituted for {THREADS} [5, Piston's default]
 #   CEILING_THREADS   ceiling IO threads [number of cores]
 #   CEILING_JAVA_OPTS JVM options for the ceiling [-XX:+UseParallelGC, the collector bin/piston uses]
 #   PISTON_CMD        command starting Piston; {PORT}, {THREADS} and {CP} (the ceiling's
@@ -47,7 +47,7 @@ WARMUP_PISTON=${WARMUP_PISTON:-20}
 WARMUP_CEILING=${WARMUP_CEILING:-5}
 PISTON_PORT=${PISTON_PORT:-9292}
 CEILING_PORT=${CEILING_PORT:-9293}
-PISTON_THREADS=${PISTON_THREADS:-16}
+PISTON_THREADS=${PISTON_THREADS:-5}
 CEILING_THREADS=${CEILING_THREADS:-$(nproc)}
 CEILING_JAVA_OPTS=${CEILING_JAVA_OPTS--XX:+UseParallelGC}
 PISTON_CMD=${PISTON_CMD:-'bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru'}

@@ -31,7 +31,7 @@
 #   FANOUT_WARMUP_PISTON / FANOUT_WARMUP_CEILING  warm-up bursts (1,000 subscribers) after start [20 / 5]
 #   PER_SOURCE_ADDRESS  client sockets per 127.0.0.x source address [1000]
 #   PISTON_PORT [9392]  CEILING_PORT [9393]
-#   PISTON_THREADS      Ruby worker threads, substituted for {THREADS} [16]
+#   PISTON_THREADS      Ruby worker threads, substituted for {THREADS} [5, Piston's default]
 #   PISTON_JAVA_OPTS    substituted for {JAVA_OPTS}, e.g. a JFR recording [-XX:+UseParallelGC -Xmx1g]
 #   PISTON_CMD          command starting Piston; {PORT}, {THREADS}, {APP}, {JAVA_OPTS} and {CP} substituted
 #                       ['java {JAVA_OPTS} -jar target/jruby/jruby-complete.jar -I ruby/lib ruby/exe/piston
@@ -80,7 +80,7 @@ FANOUT_WARMUP_CEILING=${FANOUT_WARMUP_CEILING:-5}
 PER_SOURCE_ADDRESS=${PER_SOURCE_ADDRESS:-1000}
 PISTON_PORT=${PISTON_PORT:-9392}
 CEILING_PORT=${CEILING_PORT:-9393}
-PISTON_THREADS=${PISTON_THREADS:-16}
+PISTON_THREADS=${PISTON_THREADS:-5}
 PISTON_JAVA_OPTS=${PISTON_JAVA_OPTS:-"-XX:+UseParallelGC -Xmx1g"}
 PISTON_CMD=${PISTON_CMD:-'java {JAVA_OPTS} -jar target/jruby/jruby-complete.jar -I ruby/lib ruby/exe/piston -b 127.0.0.1 -p {PORT} -t {THREADS} {APP}'}
 CEILING_THREADS=${CEILING_THREADS:-$(nproc)}

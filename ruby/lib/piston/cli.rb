@@ -7,7 +7,7 @@ module Piston
   # `piston [options] [config.ru]`: parses options, loads the app, prints the banner and serves
   # until INT or TERM. Shared by bin/piston and the gem's executable.
   class CLI
-    DEFAULTS = { host: "0.0.0.0", port: 3000, threads: 16, environment: "development" }.freeze
+    DEFAULTS = { host: "0.0.0.0", port: 3000, threads: 5, environment: "development" }.freeze
 
     def initialize(argv, out: $stdout, err: $stderr)
       @argv = argv.dup
@@ -48,7 +48,7 @@ module Piston
                    "with WebSockets and SSE through rack.upgrade.\n\nOptions:"
         o.on("-p", "--port PORT", Integer, "Port to listen on (default 3000, or $PORT)") { |v| options[:port] = v }
         o.on("-b", "--bind HOST", "Address to bind (default 0.0.0.0)") { |v| options[:host] = v }
-        o.on("-t", "--threads N", Integer, "Ruby worker threads (default 16)") { |v| options[:threads] = v }
+        o.on("-t", "--threads N", Integer, "Ruby worker threads (default 5)") { |v| options[:threads] = v }
         o.on("-e", "--environment ENV", "RACK_ENV (default development)") { |v| options[:environment] = v }
         o.on("--max-body SIZE", "Largest request body, e.g. 10m (default 100m); larger gets 413") do |v|
           options[:max_body] = size(v)

@@ -17,7 +17,7 @@ module Piston
     # -O name => [Piston::Server option, kind, help]. Kinds: :int, :size (10m, 64k), :seconds,
     # :threads (N or MIN:MAX, Puma style: Piston has a fixed pool, so MAX), :log, :bool, :url.
     OPTIONS = {
-      "Threads" => [:threads, :threads, "Ruby worker threads (default 16; Puma-style MIN:MAX uses MAX)"],
+      "Threads" => [:threads, :threads, "Ruby worker threads (default 5; Puma-style MIN:MAX uses MAX)"],
       "IoThreads" => [:io_threads, :int, "Netty IO threads (default: one per core)"],
       "Queue" => [:queue, :int, "Requests waiting for a worker before 503 (default 1024)"],
       "MaxBody" => [:max_body, :size, "Largest request body, e.g. 10m (default 100m); larger gets 413"],

@@ -45,7 +45,7 @@ module Piston
 
     attr_reader :app, :options, :redis
 
-    def initialize(app, host: "0.0.0.0", port: 3000, threads: 16, redis: ENV.fetch("PISTON_REDIS_URL", nil), **options)
+    def initialize(app, host: "0.0.0.0", port: 3000, threads: 5, redis: ENV.fetch("PISTON_REDIS_URL", nil), **options)
       unknown = options.keys - OPTIONS.keys - UPGRADE_OPTIONS.keys
       raise ArgumentError, "unknown option(s): #{unknown.join(', ')}" unless unknown.empty?
       raise ArgumentError, "app must respond to call" unless app.respond_to?(:call)
@@ -171,7 +171,7 @@ module Piston
   # Takes every Piston::Server option. It also returns when something else stops the server
   # (server.stop from another thread, as Sinatra's and rackup's shutdown do). The signal
   # handlers it installs are put back afterwards.
-  def self.run(app, host: "0.0.0.0", port: 3000, threads: 16, **options)
+  def self.run(app, host: "0.0.0.0", port: 3000, threads: 5, **options)
     server = Server.new(app, host: host, port: port, threads: threads, **options).start
     yield server if block_given?
     signal = wait_for_stop_signal(server)

@@ -11,7 +11,7 @@ import java.time.Duration;
  * setting            default     meaning
  * host               0.0.0.0     address to bind
  * port               3000        TCP port (0 picks a free one)
- * threads            16          Ruby worker threads (run the app and every callback)
+ * threads            5           Ruby worker threads (run the app and every callback)
  * ioThreads          cores       Netty event-loop threads (never run Ruby)
  * queue              1024        requests waiting for a worker; past this the answer is 503
  * maxBody            100 MiB     largest request body; larger gets 413
@@ -82,7 +82,7 @@ public final class ServerConfig {
     public static final class Builder {
         private String host = "0.0.0.0";
         private int port = 3000;
-        private int threads = 16;
+        private int threads = 5;
         private int ioThreads = Runtime.getRuntime().availableProcessors();
         private int queue = 1024;
         private long maxBody = 100L * 1024 * 1024;
