@@ -100,7 +100,7 @@ public final class HttpExchange {
         ByteBuf payload = content;
         if (bodyless || isHead()) {
             content.release();
-            payload = ctx.alloc().buffer(0);
+            payload = io.netty.buffer.Unpooled.EMPTY_BUFFER;
         }
         bytesSent = payload.readableBytes();
         DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, st, payload, headers,

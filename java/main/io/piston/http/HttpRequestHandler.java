@@ -122,7 +122,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             else continuePending = true;
         }
         readingRequest = request;
-        readingBody = new RequestBody(server.config.bodyMemory, server.config.tempDir(), length);
+        readingBody = new RequestBody(server.config.bodyMemory, server.config.tempDir, length);
     }
 
     private void onContent(HttpContent content) {

@@ -2,6 +2,7 @@ package io.piston.rack;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.piston.ext.HijackedIO;
 import io.piston.http.HttpExchange;
@@ -115,11 +116,19 @@ final class RackResponder {
                 }, ctx);
     }
 
+    /**
+     * Netty's response encoder copies a body of up to 128 bytes into the buffer it encodes the
+     * head into, so a small body goes in a plain array: a pooled direct buffer would cost more
+     * to take and give back than the copy.
+     */
+    private static final int SMALL_BODY = 128;
+
     private static ByteBuf concat(ByteBufAllocator alloc, RubyArray parts) {
         int n = parts.size();
         int total = 0;
         for (int i = 0; i < n; i++) total += part(parts.eltInternal(i)).realSize();
-        ByteBuf buf = alloc.buffer(total);
+        if (total == 0) return Unpooled.EMPTY_BUFFER;
+        ByteBuf buf = total <= SMALL_BODY ? Unpooled.wrappedBuffer(new byte[total]).clear() : alloc.buffer(total);
         for (int i = 0; i < n; i++) {
             ByteList b = part(parts.eltInternal(i));
             buf.writeBytes(b.unsafeBytes(), b.begin(), b.realSize());

@@ -44,6 +44,8 @@ public final class ServerConfig {
     public final int pipelineDepth;
     public final String accessLog;
     public final String environment;
+    /** Where request bodies larger than {@link #bodyMemory} are spooled (looked up once, not per request). */
+    public final Path tempDir = Path.of(System.getProperty("java.io.tmpdir"));
 
     private ServerConfig(Builder b) {
         host = b.host;
@@ -135,8 +137,4 @@ public final class ServerConfig {
         }
     }
 
-    /** Where request bodies larger than {@link #bodyMemory} are spooled. */
-    public Path tempDir() {
-        return Path.of(System.getProperty("java.io.tmpdir"));
-    }
 }
