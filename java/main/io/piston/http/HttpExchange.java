@@ -74,6 +74,14 @@ public final class HttpExchange {
     public long bytesSent() { return bytesSent; }
     public long startNanos() { return startNanos; }
 
+    /**
+     * Per-connection slot for the layer above (the Rack side keeps REMOTE_ADDR here). Only the
+     * worker serving the connection's current request touches it, and a connection's requests
+     * are served one after another, each handed over through the IO thread.
+     */
+    public Object connectionAttachment() { return connection.connectionAttachment; }
+    public void attachToConnection(Object value) { connection.connectionAttachment = value; }
+
     /** Per-exchange slot for the layer above (the Rack side keeps its state here). */
     public Object attachment() { return attachment; }
     public void attach(Object value) { attachment = value; }

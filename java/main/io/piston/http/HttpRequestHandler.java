@@ -56,6 +56,8 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     private long timerDeadline;
     private long timerFiresAt;
     private boolean servedOne;
+    /** The layer above's per-connection slot (HttpExchange.connectionAttachment); requests use it one at a time. */
+    Object connectionAttachment;
 
     HttpRequestHandler(HttpServerContext server) {
         this.server = server;

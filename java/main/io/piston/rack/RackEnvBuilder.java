@@ -82,8 +82,7 @@ final class RackEnvBuilder {
         setPathAndQuery(env, request.uri());
         env.fastASet(keys.serverProtocol,
                 request.protocolVersion().equals(HttpVersion.HTTP_1_0) ? keys.http10 : keys.http11);
-        InetSocketAddress remote = exchange.remoteAddress();
-        env.fastASet(keys.remoteAddr, remote == null ? keys.empty : keys.address(remote.getAddress()));
+        env.fastASet(keys.remoteAddr, remoteAddr(exchange));
         AsciiString host = setHeaders(env, request, exchange.body());
         setServerNameAndPort(env, host, exchange.localAddress());
         env.fastASet(keys.rackInput, input(ctx, exchange));
@@ -94,6 +93,15 @@ final class RackEnvBuilder {
         if (upgrade == io.piston.upgrade.UpgradeRequest.WEBSOCKET) env.fastASet(keys.rackUpgradeP, websocketSymbol);
         else if (upgrade == io.piston.upgrade.UpgradeRequest.SSE) env.fastASet(keys.rackUpgradeP, sseSymbol);
         return env;
+    }
+
+    /** REMOTE_ADDR, looked up once per connection. */
+    private RubyString remoteAddr(HttpExchange exchange) {
+        if (exchange.connectionAttachment() instanceof RubyString known) return known;
+        InetSocketAddress remote = exchange.remoteAddress();
+        RubyString addr = remote == null ? keys.empty : keys.address(remote.getAddress());
+        exchange.attachToConnection(addr);
+        return addr;
     }
 
     private void setPathAndQuery(RubyHash env, String uri) {
