@@ -399,6 +399,10 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         if (top == null) return;
         moving = top.stacked; // before the outbox empties: counted twice for a moment rather than not at all
         Outgoing newest = OUTBOX.getAndSet(this, null);
+        if (newest == null) { // a writer took the stack: its IO thread refused the task (shutting down)
+            moving = 0;
+            return;
+        }
         moving = newest.stacked;
         try {
             writeBatch(newest);
@@ -457,7 +461,9 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             return;
         }
         int batch = count;
-        ctx.writeAndFlush(held, ctx.newPromise().addListener(f -> written(batch)));
+        ctx.write(held, ctx.newPromise().addListener(f -> written(batch)));
+        moving = 0; // the whole batch is in the channel's outbound buffer now
+        ctx.flush();
     }
 
     /** IO thread: releases the writes from {@code o} on and {@code held}, and counts all {@code count} of the batch as done. */
@@ -474,8 +480,18 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     }
 
     private Object hold(Object previous, Object next) {
-        if (previous != null) ctx.write(previous, quiet);
+        if (previous != null) {
+            long size = sizeOf(previous);
+            ctx.write(previous, quiet);
+            moving -= size; // counted in the channel's outbound buffer from now on
+        }
         return next;
+    }
+
+    private static long sizeOf(Object message) {
+        if (message instanceof ByteBuf b) return b.readableBytes();
+        if (message instanceof ByteBufHolder h) return h.content().readableBytes();
+        return 0;
     }
 
     /** IO thread or the thread that wrote: one queued write left (or failed to leave) for the socket. */
@@ -617,8 +633,9 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
 
     /**
      * Bytes waiting for the socket: in the outbox, in the batch the IO thread is moving from the
-     * outbox to the channel, and in the channel's outbound buffer. While a batch moves, what it
-     * already wrote counts twice: the bounds err towards less memory, never more.
+     * outbox to the channel (less what it already handed to the channel), and in the channel's
+     * outbound buffer. For an instant as a write changes place it counts in both: the bounds err
+     * towards less memory.
      */
     final long queuedBytes() {
         Outgoing top = outbox;
