@@ -94,6 +94,11 @@ public final class HttpExchange {
 
     /** Sends a whole response at once; {@code content} is released by this call. */
     public void respond(int statusCode, HttpHeaders headers, ByteBuf content) {
+        respond(statusCode, headers, content, headers.contains(HttpHeaderNames.CONTENT_LENGTH));
+    }
+
+    /** As {@link #respond(int, HttpHeaders, ByteBuf)}, for a caller that knows whether {@code headers} has a Content-Length. */
+    public void respond(int statusCode, HttpHeaders headers, ByteBuf content, boolean hasContentLength) {
         checkStage(Stage.NEW);
         status = statusCode;
         HttpResponseStatus st = HttpResponseStatus.valueOf(statusCode);
@@ -101,7 +106,7 @@ public final class HttpExchange {
         if (bodyless) {
             headers.remove(HttpHeaderNames.CONTENT_LENGTH);
             headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
-        } else if (!headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+        } else if (!hasContentLength) {
             headers.setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
         }
         decideKeepAlive(headers);

@@ -1,8 +1,10 @@
 package io.piston.rack;
 
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
+import io.netty.util.concurrent.FastThreadLocal;
 import org.jruby.RubyArray;
 import org.jruby.RubyHash;
 import org.jruby.RubyString;
@@ -30,7 +32,22 @@ public final class RackHeaders {
     public static final class Result {
         public final HttpHeaders headers = FACTORY.newHeaders();
         public IRubyObject hijack;
+        /** Whether the app gave a Content-Length (so the exchange need not look for one). */
+        public boolean contentLength;
     }
+
+    /**
+     * Header names this worker thread converted lately, found by the identity of the app's frozen
+     * key: from one response to the next the keys are mostly the same objects (literals,
+     * constants), so they are checked and copied once. Pairs of slots: key, name.
+     */
+    private static final int RECENT = 32;
+    private static final FastThreadLocal<Object[]> RECENT_NAMES = new FastThreadLocal<>() {
+        @Override
+        protected Object[] initialValue() {
+            return new Object[2 * RECENT];
+        }
+    };
 
     private RackHeaders() {}
 
@@ -49,17 +66,34 @@ public final class RackHeaders {
     }
 
     private static void add(ThreadContext ctx, Result result, IRubyObject key, IRubyObject value, boolean splitLines) {
-        ByteList name = key.asString().getByteList();
-        if (name.length() > 5 && name.startsWith(RACK_PREFIX)) {
-            if (name.equal(RACK_HIJACK)) result.hijack = value;
-            return;
+        Object[] recent = RECENT_NAMES.get();
+        int slot = (System.identityHashCode(key) & (RECENT - 1)) << 1;
+        AsciiString headerName;
+        if (recent[slot] == key) {
+            headerName = (AsciiString) recent[slot + 1];
+        } else {
+            ByteList name = key.asString().getByteList();
+            if (name.length() > 5 && name.startsWith(RACK_PREFIX)) {
+                if (name.equal(RACK_HIJACK)) result.hijack = value;
+                return;
+            }
+            checkName(name);
+            headerName = ascii(name);
+            if (key instanceof RubyString && key.isFrozen()) { // its bytes cannot change
+                recent[slot] = key;
+                recent[slot + 1] = headerName;
+            }
         }
-        checkName(name);
-        AsciiString headerName = ascii(name);
+        boolean added = false;
         if (value instanceof RubyArray array) {
             for (int i = 0; i < array.size(); i++) addValue(result.headers, headerName, array.eltInternal(i).asString().getByteList(), false);
+            added = array.size() > 0;
         } else if (!value.isNil()) {
             addValue(result.headers, headerName, value.asString().getByteList(), splitLines);
+            added = true;
+        }
+        if (added && headerName.length() == CONTENT_LENGTH_SIZE && headerName.contentEqualsIgnoreCase(HttpHeaderNames.CONTENT_LENGTH)) {
+            result.contentLength = true;
         }
     }
 
@@ -95,6 +129,7 @@ public final class RackHeaders {
         return new AsciiString(bytes.unsafeBytes(), bytes.begin(), bytes.realSize(), true);
     }
 
+    private static final int CONTENT_LENGTH_SIZE = HttpHeaderNames.CONTENT_LENGTH.length();
     private static final ByteList RACK_PREFIX = new ByteList("rack.".getBytes(), false);
     private static final ByteList RACK_HIJACK = new ByteList("rack.hijack".getBytes(), false);
 

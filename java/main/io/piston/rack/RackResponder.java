@@ -53,7 +53,7 @@ final class RackResponder {
                 exchange.beginRaw(status, headers.headers);
                 headers.hijack.callMethod(ctx, "call", io.piston.ext.AppSocket.hijackAfterHeaders(ctx, exchange));
             } else if (body instanceof RubyArray parts) {
-                exchange.respond(status, headers.headers, concat(exchange.channel().alloc(), parts));
+                exchange.respond(status, headers.headers, concat(exchange.channel().alloc(), parts), headers.contentLength);
             } else if (body.respondsTo("to_path") && sendFile(ctx, exchange, status, headers, body)) {
                 exchange.end();
             } else if (body.respondsTo("each")) {
