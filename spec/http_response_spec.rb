@@ -45,6 +45,9 @@ RSpec.describe "responses" do
         stream.write("body")
         stream.close
       }]
+    when "/length"
+      value = { "given" => "5", "nil" => nil, "empty" => [] }.fetch(env["QUERY_STRING"])
+      [200, { "content-length" => value }, ["hello"]]
     when "/no-content" then [204, { "content-length" => "0" }, TrackedBody.new("204", [])]
     when "/not-modified" then [304, {}, []]
     when "/cookies"
@@ -99,6 +102,16 @@ RSpec.describe "responses" do
     expect(res.status).to eq(200)
     expect(res.body).to eq("hello world")
     expect(res["content-length"]).to eq("11")
+  end
+
+  it "keeps the app's Content-Length, and counts the body when the app's value is nil or empty" do
+    RawHttp.open("127.0.0.1", @server.port, timeout: 10) do |http| # one keep-alive connection
+      %w[given nil empty given nil].each do |kind|
+        http.request("GET /length?#{kind} HTTP/1.1\r\nHost: h\r\n\r\n")
+        res = http.read_response
+        expect([kind, res.status, res["content-length"], res.body]).to eq([kind, 200, "5", "hello"])
+      end
+    end
   end
 
   it "sends an each body chunked and closes it" do

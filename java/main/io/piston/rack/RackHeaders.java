@@ -28,7 +28,7 @@ public final class RackHeaders {
         }
     }
 
-    /** What {@link #convert} found besides the headers: the partial-hijack callable, if any. */
+    /** The converted headers, and what {@link #convert} noticed on the way: a partial-hijack callable, a Content-Length. */
     public static final class Result {
         public final HttpHeaders headers = FACTORY.newHeaders();
         public IRubyObject hijack;
@@ -37,8 +37,8 @@ public final class RackHeaders {
     }
 
     /**
-     * Header names this worker thread converted lately, found by the identity of the app's frozen
-     * key: from one response to the next the keys are mostly the same objects (literals,
+     * Header names each thread converted lately, found by the identity of the app's frozen
+     * String key: from one response to the next the keys are mostly the same objects (literals,
      * constants), so they are checked and copied once. Pairs of slots: key, name.
      */
     private static final int RECENT = 32;
@@ -86,8 +86,10 @@ public final class RackHeaders {
         }
         boolean added = false;
         if (value instanceof RubyArray array) {
-            for (int i = 0; i < array.size(); i++) addValue(result.headers, headerName, array.eltInternal(i).asString().getByteList(), false);
-            added = array.size() > 0;
+            for (int i = 0; i < array.size(); i++) {
+                addValue(result.headers, headerName, array.eltInternal(i).asString().getByteList(), false);
+                added = true;
+            }
         } else if (!value.isNil()) {
             addValue(result.headers, headerName, value.asString().getByteList(), splitLines);
             added = true;
