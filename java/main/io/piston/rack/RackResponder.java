@@ -118,8 +118,8 @@ final class RackResponder {
 
     /**
      * Netty's response encoder copies a body of 128 bytes or less into the buffer it encodes the
-     * head into (larger ones too when that buffer has room), so a small body goes in a plain array: a pooled direct buffer would cost more
-     * to take and give back than the copy.
+     * head into (larger ones too when that buffer has room), so a small body goes in a plain
+     * array: a pooled direct buffer would cost more to take and give back than the copy.
      */
     private static final int SMALL_BODY = 128;
 
