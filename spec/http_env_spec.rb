@@ -68,6 +68,11 @@ RSpec.describe "the Rack env" do
     expect(report("GET / HTTP/1.1\r\nHost: example.org\r\n\r\n")).to include("server_port" => "80")
   end
 
+  it "takes SERVER_NAME and SERVER_PORT from the listening address when there is no Host" do
+    expect(report("GET / HTTP/1.0\r\n\r\n"))
+      .to include("server_name" => "127.0.0.1", "server_port" => @server.port.to_s, "protocol" => "HTTP/1.0")
+  end
+
   it "gives the path of an absolute-form request target" do
     expect(report("GET http://example.org/p?q=1 HTTP/1.1\r\nHost: example.org\r\n\r\n"))
       .to include("path" => "/p", "query" => "q=1")

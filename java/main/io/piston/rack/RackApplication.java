@@ -1,5 +1,6 @@
 package io.piston.rack;
 
+import io.netty.util.concurrent.FastThreadLocal;
 import io.piston.ext.EarlyHints;
 import io.piston.ext.HijackCall;
 import io.piston.ext.PistonLibrary;
@@ -30,6 +31,16 @@ public final class RackApplication implements Application {
     private final RackEnvBuilder envBuilder;
     private final RackResponder responder;
     private final CachingCallSite callSite = new FunctionalCachingCallSite("call");
+    /**
+     * Each worker's ThreadContext, found by index on the worker's FastThreadLocalThread rather
+     * than through JRuby's ThreadLocal map on every request.
+     */
+    private final FastThreadLocal<ThreadContext> contexts = new FastThreadLocal<>() {
+        @Override
+        protected ThreadContext initialValue() {
+            return runtime.getCurrentContext();
+        }
+    };
     private final RubyClass hijackClass;
     private final RubyClass earlyHintsClass;
     private volatile io.piston.upgrade.UpgradeServer upgrades;
@@ -53,7 +64,7 @@ public final class RackApplication implements Application {
 
     @Override
     public void serve(HttpExchange exchange) {
-        ThreadContext ctx = runtime.getCurrentContext();
+        ThreadContext ctx = contexts.get();
         RubyHash env = null;
         IRubyObject response = null;
         IRubyObject error = ctx.nil;
@@ -67,8 +78,11 @@ public final class RackApplication implements Application {
                 responder.closeBody(ctx, response);
                 return;
             }
+            // Most responses are no upgrade: one lookup with the env key's cached hash tells.
+            IRubyObject handler = env.fastARef(keys.rackUpgrade);
             io.piston.upgrade.UpgradeServer upgrade = upgrades;
-            if (upgrade != null && upgrade.tryUpgrade(ctx, exchange, env, response)) {
+            if (handler != null && !handler.isNil() && upgrade != null
+                    && upgrade.tryUpgrade(ctx, exchange, env, handler, response)) {
                 responder.closeBody(ctx, response);
                 return;
             }

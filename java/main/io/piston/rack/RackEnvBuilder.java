@@ -84,7 +84,7 @@ final class RackEnvBuilder {
                 request.protocolVersion().equals(HttpVersion.HTTP_1_0) ? keys.http10 : keys.http11);
         env.fastASet(keys.remoteAddr, remoteAddr(exchange));
         AsciiString host = setHeaders(env, request, exchange.body());
-        setServerNameAndPort(env, host, exchange.localAddress());
+        setServerNameAndPort(env, host, exchange);
         env.fastASet(keys.rackInput, input(ctx, exchange));
         env.fastASet(keys.rackResponseFinished, RubyArray.newArray(runtime));
         env.fastASet(keys.rackAfterReply, RubyArray.newArray(runtime));
@@ -162,9 +162,11 @@ final class RackEnvBuilder {
         return host;
     }
 
-    private void setServerNameAndPort(RubyHash env, AsciiString host, InetSocketAddress local) {
+    private void setServerNameAndPort(RubyHash env, AsciiString host, HttpExchange exchange) {
         RubyString[] cached = host == null ? null : keys.hostCache.get(host);
         if (cached == null) {
+            // The local address is a lookup on the channel: only a request without a Host needs it.
+            InetSocketAddress local = host == null || host.isEmpty() ? exchange.localAddress() : null;
             cached = splitHost(host == null ? null : host.toString(), local);
             if (host != null) keys.hostCache.put(host, cached);
         }

@@ -30,7 +30,6 @@ public final class UpgradeServer {
     private final Ruby runtime;
     private final UpgradeConfig config;
     private final Set<Connection> live = ConcurrentHashMap.newKeySet();
-    private final RubyString upgradeKey;
     private final RubyString upgradeQueryKey;
     private final RubySymbol websocket;
     private final RubySymbol sse;
@@ -38,7 +37,6 @@ public final class UpgradeServer {
     public UpgradeServer(Ruby runtime, UpgradeConfig config) {
         this.runtime = runtime;
         this.config = config;
-        this.upgradeKey = frozen("rack.upgrade");
         this.upgradeQueryKey = frozen("rack.upgrade?");
         this.websocket = runtime.newSymbol("websocket");
         this.sse = runtime.newSymbol("sse");
@@ -55,12 +53,12 @@ public final class UpgradeServer {
 
     /**
      * Worker thread: takes the connection when the app asked for an upgrade that can happen.
-     * True when it did: the caller must then close the body and send nothing. False: answer the
-     * response as usual (status 300 or more, no handler, or a request that cannot be upgraded).
+     * {@code given} is env['rack.upgrade'], which the caller has found set. True when it did: the
+     * caller must then close the body and send nothing. False: answer the response as usual
+     * (status 300 or more, or a request that cannot be upgraded).
      */
-    public boolean tryUpgrade(ThreadContext ctx, HttpExchange exchange, RubyHash env, IRubyObject response) {
-        IRubyObject given = env.fastARef(upgradeKey);
-        if (given == null || given.isNil()) return false;
+    public boolean tryUpgrade(ThreadContext ctx, HttpExchange exchange, RubyHash env, IRubyObject given,
+                              IRubyObject response) {
         if (!(response instanceof RubyArray triple) || triple.size() != 3) return false;
         IRubyObject status = triple.eltInternal(0);
         if (!(status instanceof RubyInteger)) {
