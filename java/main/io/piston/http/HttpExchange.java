@@ -120,7 +120,8 @@ public final class HttpExchange {
                 HttpHeaders.EMPTY_HEADERS);
         stage = Stage.DONE;
         ctx.channel().eventLoop().execute(() -> {
-            ctx.writeAndFlush(response);
+            // No future to wait on: a failed write reaches the handler's exceptionCaught, which closes.
+            ctx.writeAndFlush(response, ctx.voidPromise());
             connection.exchangeDone(this, keepAlive);
         });
         finished();
@@ -175,7 +176,7 @@ public final class HttpExchange {
             return;
         }
         bytesSent += n;
-        ctx.channel().writeAndFlush(new DefaultHttpContent(chunk));
+        ctx.channel().writeAndFlush(new DefaultHttpContent(chunk), ctx.channel().voidPromise());
         awaitWritable();
     }
 
@@ -200,7 +201,7 @@ public final class HttpExchange {
         LastHttpContent last = LastHttpContent.EMPTY_LAST_CONTENT;
         boolean keep = keepAlive;
         ctx.channel().eventLoop().execute(() -> {
-            ctx.writeAndFlush(last);
+            ctx.writeAndFlush(last, ctx.voidPromise());
             connection.exchangeDone(this, keep);
         });
         finished();
