@@ -68,9 +68,10 @@ RSpec.describe "the Rack env" do
     expect(report("GET / HTTP/1.1\r\nHost: example.org\r\n\r\n")).to include("server_port" => "80")
   end
 
-  it "takes SERVER_NAME and SERVER_PORT from the listening address when there is no Host" do
-    expect(report("GET / HTTP/1.0\r\n\r\n"))
-      .to include("server_name" => "127.0.0.1", "server_port" => @server.port.to_s, "protocol" => "HTTP/1.0")
+  it "takes SERVER_NAME and SERVER_PORT from the listening address when the Host is missing or empty" do
+    listening = { "server_name" => "127.0.0.1", "server_port" => @server.port.to_s }
+    expect(report("GET / HTTP/1.0\r\n\r\n")).to include(listening.merge("protocol" => "HTTP/1.0"))
+    expect(report("GET / HTTP/1.1\r\nHost: \r\n\r\n")).to include(listening)
   end
 
   it "gives the path of an absolute-form request target" do

@@ -163,24 +163,33 @@ final class RackEnvBuilder {
     }
 
     private void setServerNameAndPort(RubyHash env, AsciiString host, HttpExchange exchange) {
-        RubyString[] cached = host == null ? null : keys.hostCache.get(host);
-        if (cached == null) {
-            // The local address is a lookup on the channel: only a request without a Host needs it.
-            InetSocketAddress local = host == null || host.isEmpty() ? exchange.localAddress() : null;
-            cached = splitHost(host == null ? null : host.toString(), local);
-            if (host != null) keys.hostCache.put(host, cached);
+        RubyString[] nameAndPort;
+        if (host == null || host.isEmpty()) {
+            // No Host (HTTP/1.0) or an empty one: the address the connection came in on. That is a
+            // lookup on the channel, so only these requests make it, and it is not cached: a
+            // server bound to every interface has more than one address.
+            nameAndPort = local(exchange.localAddress());
+        } else {
+            nameAndPort = keys.hostCache.get(host);
+            if (nameAndPort == null) {
+                nameAndPort = splitHost(host.toString());
+                keys.hostCache.put(host, nameAndPort);
+            }
         }
-        env.fastASet(keys.serverName, cached[0]);
-        env.fastASet(keys.serverPort, cached[1]);
+        env.fastASet(keys.serverName, nameAndPort[0]);
+        env.fastASet(keys.serverPort, nameAndPort[1]);
     }
 
-    /** SERVER_NAME and SERVER_PORT from a Host header ("example.com:8080", "[::1]:3000"). */
-    private RubyString[] splitHost(String host, InetSocketAddress local) {
+    private RubyString[] local(InetSocketAddress local) {
+        if (local == null) return new RubyString[] {keys.key("localhost"), keys.key("80")};
+        return new RubyString[] {keys.key(local.getAddress().getHostAddress()), keys.key(Integer.toString(local.getPort()))};
+    }
+
+    /** SERVER_NAME and SERVER_PORT from a Host header ("example.com:8080", "[::1]:3000"); the port defaults to 80. */
+    private RubyString[] splitHost(String host) {
         String name;
         String port = null;
-        if (host == null || host.isEmpty()) {
-            name = local == null ? "localhost" : local.getAddress().getHostAddress();
-        } else if (host.charAt(0) == '[') {
+        if (host.charAt(0) == '[') {
             int close = host.indexOf(']');
             name = close < 0 ? host : host.substring(0, close + 1);
             if (close >= 0 && close + 1 < host.length() && host.charAt(close + 1) == ':') port = host.substring(close + 2);
@@ -189,9 +198,7 @@ final class RackEnvBuilder {
             name = colon < 0 ? host : host.substring(0, colon);
             if (colon >= 0) port = host.substring(colon + 1);
         }
-        if (port == null || port.isEmpty() || !isDigits(port)) {
-            port = host == null ? (local == null ? "80" : Integer.toString(local.getPort())) : "80";
-        }
+        if (port == null || port.isEmpty() || !isDigits(port)) port = "80";
         return new RubyString[] {keys.key(name), keys.key(port)};
     }
 
