@@ -147,7 +147,7 @@ public final class HttpExchange {
         decideKeepAlive(headers);
         stage = Stage.STREAMING;
         DefaultHttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(statusCode), headers);
-        ctx.channel().writeAndFlush(response);
+        ctx.channel().writeAndFlush(response, ctx.channel().voidPromise());
     }
 
     /**
@@ -160,7 +160,8 @@ public final class HttpExchange {
         headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         keepAlive = false;
         stage = Stage.STREAMING;
-        ctx.channel().writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(statusCode), headers));
+        ctx.channel().writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(statusCode), headers),
+                ctx.channel().voidPromise());
     }
 
     /** Writes one piece of a streamed body, waiting while the client is not reading. Releases {@code chunk}. */
@@ -305,7 +306,7 @@ public final class HttpExchange {
     public void earlyHints(HttpHeaders headers) {
         if (stage != Stage.NEW || clientGone || !request.protocolVersion().equals(HttpVersion.HTTP_1_1)) return;
         ctx.channel().writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(103),
-                io.netty.buffer.Unpooled.EMPTY_BUFFER, headers, HttpHeaders.EMPTY_HEADERS));
+                io.netty.buffer.Unpooled.EMPTY_BUFFER, headers, HttpHeaders.EMPTY_HEADERS), ctx.channel().voidPromise());
     }
 
     /** IO thread: the connection closed; a streaming worker stops at its next write. */
