@@ -78,7 +78,7 @@ public final class RackApplication implements Application {
                 responder.closeBody(ctx, response);
                 return;
             }
-            // Most responses are no upgrade: one lookup with the env key's cached hash tells.
+            // Most responses are not upgrades: one lookup with the env key's cached hash tells.
             IRubyObject handler = env.fastARef(keys.rackUpgrade);
             io.piston.upgrade.UpgradeServer upgrade = upgrades;
             if (handler != null && !handler.isNil() && upgrade != null

@@ -180,6 +180,7 @@ final class RackEnvBuilder {
         env.fastASet(keys.serverPort, nameAndPort[1]);
     }
 
+    /** SERVER_NAME and SERVER_PORT of the address a connection came in on; localhost:80 without one. */
     private RubyString[] local(InetSocketAddress local) {
         if (local == null) return new RubyString[] {keys.key("localhost"), keys.key("80")};
         return new RubyString[] {keys.key(local.getAddress().getHostAddress()), keys.key(Integer.toString(local.getPort()))};

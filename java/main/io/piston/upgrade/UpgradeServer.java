@@ -52,10 +52,10 @@ public final class UpgradeServer {
     }
 
     /**
-     * Worker thread: takes the connection when the app asked for an upgrade that can happen.
-     * {@code given} is env['rack.upgrade'], which the caller has found set. True when it did: the
-     * caller must then close the body and send nothing. False: answer the response as usual
-     * (status 300 or more, or a request that cannot be upgraded).
+     * Worker thread: takes the connection when the app asked for an upgrade that can happen
+     * ({@code given} is env['rack.upgrade'], which the caller found set). Returns true when it
+     * took it: the caller must then close the body and send nothing. False: answer the response
+     * as usual (status 300 or more, or a request that cannot be upgraded).
      */
     public boolean tryUpgrade(ThreadContext ctx, HttpExchange exchange, RubyHash env, IRubyObject given,
                               IRubyObject response) {
