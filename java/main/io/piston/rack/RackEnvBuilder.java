@@ -182,8 +182,8 @@ final class RackEnvBuilder {
 
     /** SERVER_NAME and SERVER_PORT of the address a connection came in on; localhost:80 without one. */
     private RubyString[] local(InetSocketAddress local) {
-        if (local == null) return new RubyString[] {keys.key("localhost"), keys.key("80")};
-        return new RubyString[] {keys.key(local.getAddress().getHostAddress()), keys.key(Integer.toString(local.getPort()))};
+        if (local == null) return new RubyString[] {keys.localhost, keys.key("80")};
+        return new RubyString[] {keys.address(local.getAddress()), keys.key(Integer.toString(local.getPort()))};
     }
 
     /** SERVER_NAME and SERVER_PORT from a Host header ("example.com:8080", "[::1]:3000"); the port defaults to 80. */

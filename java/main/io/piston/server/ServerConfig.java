@@ -136,5 +136,4 @@ public final class ServerConfig {
             if (!ok) throw new IllegalArgumentException(message);
         }
     }
-
 }
