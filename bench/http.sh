@@ -22,8 +22,14 @@
 #   CEILING_JAVA_OPTS JVM options for the ceiling [-XX:+UseParallelGC, the collector bin/piston uses]
 #   PISTON_CMD        command starting Piston; {PORT}, {THREADS} and {CP} (the ceiling's
 #                     classpath) are substituted ['bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru']
+#   PISTON_LABEL      the Piston row's name in the markdown table [Piston, `bench/hello.ru`]
 #   READY_TIMEOUT     seconds to wait for each server's port [120]
 #   RESULTS_DIR       where logs and raw wrk output go [a new /tmp/piston-bench.XXXXXX]
+#
+# Example, Piston's HTTP core with a Java app on its worker threads instead of JRuby (what the
+# hand-offs cost without Ruby; it needs the core compiled, which bin/piston does on first use):
+#   PISTON_LABEL='HelloWorkerServer (Java app on the workers)' \
+#   PISTON_CMD='java -XX:+UseParallelGC -Xmx1g -cp {CP} io.piston.bench.HelloWorkerServer --port {PORT} --threads {THREADS}' bench/http.sh
 #
 # Example, quick check of the script itself with a second ceiling standing in for Piston:
 #   ROUNDS=2 WRK_DURATION=2s WARMUP_PISTON=2 WARMUP_CEILING=2 \
@@ -51,6 +57,7 @@ PISTON_THREADS=${PISTON_THREADS:-5}
 CEILING_THREADS=${CEILING_THREADS:-$(nproc)}
 CEILING_JAVA_OPTS=${CEILING_JAVA_OPTS--XX:+UseParallelGC}
 PISTON_CMD=${PISTON_CMD:-'bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru'}
+PISTON_LABEL=${PISTON_LABEL:-'Piston, `bench/hello.ru`'}
 READY_TIMEOUT=${READY_TIMEOUT:-120}
 RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/piston-bench.XXXXXX")}
 mkdir -p "$RESULTS_DIR"
@@ -260,7 +267,7 @@ cat <<EOF
 | Server | req/s (median) | p50 | p99 | server CPU per request | req/s per run | RSS at end (peak) |
 |---|---:|---:|---:|---:|---|---:|
 | Ceiling (plain Netty) | $(printf '%.0f' "$C_RPS") | $C_P50 ms | $C_P99 ms | $C_CPU µs | $(runs_of ceiling) | $((C_RSS / 1024)) MiB ($((C_HWM / 1024)) MiB) |
-| Piston, \`bench/hello.ru\` | $(printf '%.0f' "$P_RPS") | $P_P50 ms | $P_P99 ms | $P_CPU µs | $(runs_of piston) | $((P_RSS / 1024)) MiB ($((P_HWM / 1024)) MiB) |
+| $PISTON_LABEL | $(printf '%.0f' "$P_RPS") | $P_P50 ms | $P_P99 ms | $P_CPU µs | $(runs_of piston) | $((P_RSS / 1024)) MiB ($((P_HWM / 1024)) MiB) |
 
 Piston reaches **$RATIO %** of the ceiling's requests/s (ratio of the medians); the median of
 the rounds' own ratios is $PAIRED %.$( (( ERRORS == 0 )) || echo " ($ERRORS socket errors or non-2xx responses during the runs.)")
