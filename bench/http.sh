@@ -106,6 +106,7 @@ start_server() {
     # Not a process-group leader (no job control here), so setsid execs in place: $! is the new session id.
     setsid bash -c "$cmd" </dev/null >"${LOG[$name]}" 2>&1 &
     PGID[$name]=$!
+    await_session "$!"
 }
 
 # Both must give the same 200 "Hello World!" or the comparison means nothing.

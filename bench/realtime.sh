@@ -125,6 +125,7 @@ start_server() {
     log "starting $name: ${cmd//"$CP"/\$CP}"
     setsid bash -c "$cmd" </dev/null >"${LOG[$name]}" 2>&1 &
     PGID[$name]=$!
+    await_session "$!"
 }
 
 start_pair() {

@@ -7,6 +7,18 @@ log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
+# Waits (up to 10 s) until PID, just started with setsid, leads its own session. Until setsid()
+# has run, the group -PID does not exist: a check for a live server, or a stop, made in that
+# moment (a loaded machine makes it longer) would find none and leave the server running.
+await_session() {
+    local pid=$1
+    for _ in $(seq 100); do
+        [[ -r /proc/$pid/stat ]] || return 0 # exited already: wait_ready reports it
+        [[ $(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $4 }') == "$pid" ]] && return 0
+        sleep 0.1
+    done
+}
+
 # TERM to the server's session, up to STOP_WAIT seconds' grace, then KILL.
 stop_server() {
     local name=$1 pgid=${PGID[$1]:-}
