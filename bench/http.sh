@@ -22,6 +22,8 @@
 #   CEILING_JAVA_OPTS JVM options for the ceiling [-XX:+UseParallelGC, the collector bin/piston uses]
 #   PISTON_CMD        command starting Piston; {PORT}, {THREADS} and {CP} (the ceiling's
 #                     classpath) are substituted ['bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru']
+#   QUIET_STEAL       a round counts as quiet when the host's steal stays under this % in both
+#                     of its runs; the rounds' ratio is also given over the quiet ones [1]
 #   PISTON_LABEL      the Piston row's name in the markdown table [Piston, `bench/hello.ru`]
 #   READY_TIMEOUT     seconds to wait for each server's port [120]
 #   RESULTS_DIR       where logs and raw wrk output go [a new /tmp/piston-bench.XXXXXX]
@@ -57,6 +59,7 @@ PISTON_THREADS=${PISTON_THREADS:-5}
 CEILING_THREADS=${CEILING_THREADS:-$(nproc)}
 CEILING_JAVA_OPTS=${CEILING_JAVA_OPTS--XX:+UseParallelGC}
 PISTON_CMD=${PISTON_CMD:-'bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru'}
+QUIET_STEAL=${QUIET_STEAL:-1}
 PISTON_LABEL=${PISTON_LABEL:-'Piston, `bench/hello.ru`'}
 READY_TIMEOUT=${READY_TIMEOUT:-120}
 RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/piston-bench.XXXXXX")}
@@ -144,14 +147,25 @@ cpu_ticks() {
     sed 's/.*) //' "/proc/${PGID[$1]}/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0
 }
 
-declare -a RUN_ROUND=() RUN_NAME=() RUN_RPS=() RUN_P50=() RUN_P99=() RUN_ERR=() RUN_CPU=()
+# The machine's CPU time so far, as "steal total" (clock ticks, all CPUs, from /proc/stat): on a
+# virtual machine, steal is the time the host ran something else while this guest wanted a CPU.
+host_ticks() {
+    awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t; exit }' /proc/stat
+}
+
+declare -a RUN_ROUND=() RUN_NAME=() RUN_RPS=() RUN_P50=() RUN_P99=() RUN_ERR=() RUN_CPU=() RUN_STEAL=()
 measure() {
     local name=$1 round=$2 out=$RESULTS_DIR/$1-$2.txt
-    local ticks_before ticks_after
+    local ticks_before ticks_after host_before host_after
     ticks_before=$(cpu_ticks "$name")
+    host_before=$(host_ticks)
     run_wrk "$name" "$(seconds "$WRK_DURATION")" "$out" --latency
+    host_after=$(host_ticks)
     ticks_after=$(cpu_ticks "$name")
-    local rps p50 p99 err cpu
+    local rps p50 p99 err cpu steal
+    # Share of the machine's CPU time the host took during the run: the runs to distrust.
+    steal=$(echo "$host_before $host_after" |
+        awk '{ t = $4 - $2; printf "%.1f", (t > 0 ? 100 * ($3 - $1) / t : 0) }')
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
     # Server CPU per request in microseconds: less sensitive than req/s to how busy the host is.
     cpu=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" \
@@ -163,8 +177,8 @@ measure() {
                /Non-2xx or 3xx responses:/ { s += $5 } END { print s + 0 }' "$out")
     [[ -n $rps ]] || { cat "$out" >&2; die "could not parse wrk output ($out)"; }
     RUN_ROUND+=("$round") RUN_NAME+=("$name") RUN_RPS+=("$rps") RUN_P50+=("$p50") RUN_P99+=("$p99") RUN_ERR+=("$err")
-    RUN_CPU+=("$cpu")
-    printf '%-5s %-8s %12.0f %10.3f %10.3f %7s %8s\n' "$round" "$name" "$rps" "$p50" "$p99" "$err" "$cpu"
+    RUN_CPU+=("$cpu") RUN_STEAL+=("$steal")
+    printf '%-5s %-8s %12.0f %10.3f %10.3f %7s %8s %8s\n' "$round" "$name" "$rps" "$p50" "$p99" "$err" "$cpu" "$steal"
 }
 
 # median NAME FIELD: median of one column over a server's runs.
@@ -178,15 +192,26 @@ median() {
 }
 
 # Median over the rounds of piston's req/s divided by the ceiling's in the same round: the two
-# runs of a round are seconds apart, so a slow spell of the shared host hits both.
+# runs of a round are seconds apart, so a slow spell of the shared host hits both. With an
+# argument, only over the rounds whose two runs both had less host steal than that (in %).
 paired_ratio() {
-    local i
+    local i max_steal=${1:-}
     for i in "${!RUN_NAME[@]}"; do
         if [[ ${RUN_NAME[$i]} == piston && ${RUN_NAME[$((i - 1))]} == ceiling ]]; then
-            awk -v p="${RUN_RPS[$i]}" -v c="${RUN_RPS[$((i - 1))]}" 'BEGIN { if (c > 0) print 100 * p / c }'
+            awk -v p="${RUN_RPS[$i]}" -v c="${RUN_RPS[$((i - 1))]}" -v max="$max_steal" \
+                -v s1="${RUN_STEAL[$((i - 1))]}" -v s2="${RUN_STEAL[$i]}" \
+                'BEGIN { if (c > 0 && (max == "" || (s1 < max + 0 && s2 < max + 0))) print 100 * p / c }'
         fi
     done |
         sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+steal_of() {
+    local i out=()
+    for i in "${!RUN_NAME[@]}"; do
+        if [[ ${RUN_NAME[$i]} == "$1" ]]; then out+=("${RUN_STEAL[$i]}"); fi
+    done
+    (IFS=,; echo "${out[*]}" | sed 's/,/, /g')
 }
 
 runs_of() {
@@ -224,7 +249,7 @@ fi
 
 echo
 echo "wrk ${WRK_OPTS[*]} -d$WRK_DURATION --latency, $ROUNDS alternating rounds"
-printf '%-5s %-8s %12s %10s %10s %7s %8s\n' round server req/s p50_ms p99_ms errors cpu_us
+printf '%-5s %-8s %12s %10s %10s %7s %8s %8s\n' round server req/s p50_ms p99_ms errors cpu_us steal_%
 for round in $(seq "$ROUNDS"); do
     measure ceiling "$round"
     measure piston "$round"
@@ -234,8 +259,18 @@ C_RPS=$(median ceiling RPS); P_RPS=$(median piston RPS)
 C_P50=$(median ceiling P50); P_P50=$(median piston P50)
 C_P99=$(median ceiling P99); P_P99=$(median piston P99)
 C_CPU=$(median ceiling CPU); P_CPU=$(median piston CPU)
+C_STEAL=$(printf '%.1f' "$(median ceiling STEAL)"); P_STEAL=$(printf '%.1f' "$(median piston STEAL)")
 RATIO=$(awk -v p="$P_RPS" -v c="$C_RPS" 'BEGIN { printf "%.1f", (c > 0 ? 100 * p / c : 0) }')
 PAIRED=$(paired_ratio)
+QUIET=$(paired_ratio "$QUIET_STEAL")
+QUIET_ROUNDS=0
+for i in "${!RUN_NAME[@]}"; do
+    if [[ ${RUN_NAME[$i]} == piston ]] && awk -v a="${RUN_STEAL[$((i - 1))]}" -v b="${RUN_STEAL[$i]}" -v m="$QUIET_STEAL" \
+        'BEGIN { exit !(a < m + 0 && b < m + 0) }'; then
+        QUIET_ROUNDS=$((QUIET_ROUNDS + 1))
+    fi
+done
+(( QUIET_ROUNDS > 0 )) || QUIET="(none)"
 C_RSS=$(rss_kb VmRSS ceiling); P_RSS=$(rss_kb VmRSS piston)
 C_HWM=$(rss_kb VmHWM ceiling); P_HWM=$(rss_kb VmHWM piston)
 ERRORS=0; for e in "${RUN_ERR[@]}"; do ERRORS=$((ERRORS + e)); done
@@ -246,6 +281,8 @@ printf '%-8s %12s %10s %10s %8s %10s %10s\n' median req/s p50_ms p99_ms cpu_us R
 printf '%-8s %12.0f %10.3f %10.3f %8s %10d %10d\n' ceiling "$C_RPS" "$C_P50" "$C_P99" "$C_CPU" $((C_RSS / 1024)) $((C_HWM / 1024))
 printf '%-8s %12.0f %10.3f %10.3f %8s %10d %10d\n' piston "$P_RPS" "$P_P50" "$P_P99" "$P_CPU" $((P_RSS / 1024)) $((P_HWM / 1024))
 echo "piston/ceiling: $RATIO% of the requests/s (medians); $PAIRED% (median of the rounds' ratios)"
+echo "host steal: $C_STEAL% of the CPU time during the ceiling's runs, $P_STEAL% during Piston's (medians)"
+echo "quiet rounds (steal under $QUIET_STEAL% in both runs): $QUIET_ROUNDS of $ROUNDS, median of their ratios $QUIET%"
 (( ERRORS == 0 )) || echo "WARNING: $ERRORS socket errors or non-2xx responses (see $RESULTS_DIR)"
 
 # --- markdown for bench/README.md ---
@@ -272,6 +309,10 @@ cat <<EOF
 
 Piston reaches **$RATIO %** of the ceiling's requests/s (ratio of the medians); the median of
 the rounds' own ratios is $PAIRED %.$( (( ERRORS == 0 )) || echo " ($ERRORS socket errors or non-2xx responses during the runs.)")
+The host took $C_STEAL % of the CPU time during the ceiling's runs and $P_STEAL % during Piston's
+(medians of the steal time in \`/proc/stat\`; per run: $(steal_of ceiling) and $(steal_of piston)).
+In the $QUIET_ROUNDS rounds where it took under $QUIET_STEAL % in both runs, the median of the rounds'
+ratios is $QUIET %.
 ----- end -----
 EOF
 log "raw output: $RESULTS_DIR"
