@@ -22,8 +22,6 @@
 #   CEILING_JAVA_OPTS JVM options for the ceiling [-XX:+UseParallelGC, the collector bin/piston uses]
 #   PISTON_CMD        command starting Piston; {PORT}, {THREADS} and {CP} (the ceiling's
 #                     classpath) are substituted ['bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru']
-#   QUIET_STEAL       a round counts as quiet when the host's steal stays under this % in both
-#                     of its runs; the rounds' ratio is also given over the quiet ones [1]
 #   PISTON_LABEL      the Piston row's name in the markdown table [Piston, `bench/hello.ru`]
 #   READY_TIMEOUT     seconds to wait for each server's port [120]
 #   RESULTS_DIR       where logs and raw wrk output go [a new /tmp/piston-bench.XXXXXX]
@@ -59,7 +57,6 @@ PISTON_THREADS=${PISTON_THREADS:-5}
 CEILING_THREADS=${CEILING_THREADS:-$(nproc)}
 CEILING_JAVA_OPTS=${CEILING_JAVA_OPTS--XX:+UseParallelGC}
 PISTON_CMD=${PISTON_CMD:-'bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru'}
-QUIET_STEAL=${QUIET_STEAL:-1}
 PISTON_LABEL=${PISTON_LABEL:-'Piston, `bench/hello.ru`'}
 READY_TIMEOUT=${READY_TIMEOUT:-120}
 RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/piston-bench.XXXXXX")}
@@ -192,15 +189,12 @@ median() {
 }
 
 # Median over the rounds of piston's req/s divided by the ceiling's in the same round: the two
-# runs of a round are seconds apart, so a slow spell of the shared host hits both. With an
-# argument, only over the rounds whose two runs both had less host steal than that (in %).
+# runs of a round are seconds apart, so a slow spell of the shared host hits both.
 paired_ratio() {
-    local i max_steal=${1:-}
+    local i
     for i in "${!RUN_NAME[@]}"; do
         if [[ ${RUN_NAME[$i]} == piston && ${RUN_NAME[$((i - 1))]} == ceiling ]]; then
-            awk -v p="${RUN_RPS[$i]}" -v c="${RUN_RPS[$((i - 1))]}" -v max="$max_steal" \
-                -v s1="${RUN_STEAL[$((i - 1))]}" -v s2="${RUN_STEAL[$i]}" \
-                'BEGIN { if (c > 0 && (max == "" || (s1 < max + 0 && s2 < max + 0))) print 100 * p / c }'
+            awk -v p="${RUN_RPS[$i]}" -v c="${RUN_RPS[$((i - 1))]}" 'BEGIN { if (c > 0) print 100 * p / c }'
         fi
     done |
         sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -262,15 +256,6 @@ C_CPU=$(median ceiling CPU); P_CPU=$(median piston CPU)
 C_STEAL=$(printf '%.1f' "$(median ceiling STEAL)"); P_STEAL=$(printf '%.1f' "$(median piston STEAL)")
 RATIO=$(awk -v p="$P_RPS" -v c="$C_RPS" 'BEGIN { printf "%.1f", (c > 0 ? 100 * p / c : 0) }')
 PAIRED=$(paired_ratio)
-QUIET=$(paired_ratio "$QUIET_STEAL")
-QUIET_ROUNDS=0
-for i in "${!RUN_NAME[@]}"; do
-    if [[ ${RUN_NAME[$i]} == piston ]] && awk -v a="${RUN_STEAL[$((i - 1))]}" -v b="${RUN_STEAL[$i]}" -v m="$QUIET_STEAL" \
-        'BEGIN { exit !(a < m + 0 && b < m + 0) }'; then
-        QUIET_ROUNDS=$((QUIET_ROUNDS + 1))
-    fi
-done
-(( QUIET_ROUNDS > 0 )) || QUIET="(none)"
 C_RSS=$(rss_kb VmRSS ceiling); P_RSS=$(rss_kb VmRSS piston)
 C_HWM=$(rss_kb VmHWM ceiling); P_HWM=$(rss_kb VmHWM piston)
 ERRORS=0; for e in "${RUN_ERR[@]}"; do ERRORS=$((ERRORS + e)); done
@@ -282,7 +267,6 @@ printf '%-8s %12.0f %10.3f %10.3f %8s %10d %10d\n' ceiling "$C_RPS" "$C_P50" "$C
 printf '%-8s %12.0f %10.3f %10.3f %8s %10d %10d\n' piston "$P_RPS" "$P_P50" "$P_P99" "$P_CPU" $((P_RSS / 1024)) $((P_HWM / 1024))
 echo "piston/ceiling: $RATIO% of the requests/s (medians); $PAIRED% (median of the rounds' ratios)"
 echo "host steal: $C_STEAL% of the CPU time during the ceiling's runs, $P_STEAL% during Piston's (medians)"
-echo "quiet rounds (steal under $QUIET_STEAL% in both runs): $QUIET_ROUNDS of $ROUNDS, median of their ratios $QUIET%"
 (( ERRORS == 0 )) || echo "WARNING: $ERRORS socket errors or non-2xx responses (see $RESULTS_DIR)"
 
 # --- markdown for bench/README.md ---
@@ -311,8 +295,6 @@ Piston reaches **$RATIO %** of the ceiling's requests/s (ratio of the medians); 
 the rounds' own ratios is $PAIRED %.$( (( ERRORS == 0 )) || echo " ($ERRORS socket errors or non-2xx responses during the runs.)")
 The host took $C_STEAL % of the CPU time during the ceiling's runs and $P_STEAL % during Piston's
 (medians of the steal time in \`/proc/stat\`; per run: $(steal_of ceiling) and $(steal_of piston)).
-In the $QUIET_ROUNDS rounds where it took under $QUIET_STEAL % in both runs, the median of the rounds'
-ratios is $QUIET %.
 ----- end -----
 EOF
 log "raw output: $RESULTS_DIR"
