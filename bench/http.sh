@@ -22,12 +22,14 @@
 #   CEILING_JAVA_OPTS JVM options for the ceiling [-XX:+UseParallelGC, the collector bin/piston uses]
 #   PISTON_CMD        command starting Piston; {PORT}, {THREADS} and {CP} (the ceiling's
 #                     classpath) are substituted ['bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru']
-#   PISTON_LABEL      the Piston row's name in the markdown table [Piston, `bench/hello.ru`]
+#   PISTON_LABEL      the measured server's name in the markdown; the prose uses the part before
+#                     the first comma [Piston, `bench/hello.ru`]
 #   READY_TIMEOUT     seconds to wait for each server's port [120]
 #   RESULTS_DIR       where logs and raw wrk output go [a new /tmp/piston-bench.XXXXXX]
 #
-# Example, Piston's HTTP core with a Java app on its worker threads instead of JRuby (what the
-# hand-offs cost without Ruby; it needs the core compiled, which bin/piston does on first use):
+# Example, Piston's HTTP core with a Java app on its worker threads instead of JRuby (its Java
+# request path, hand-offs included, without Ruby; it needs the core compiled into target/classes,
+# which bin/piston does when the sources are newer than its jar, or mvn -DskipTests package):
 #   PISTON_LABEL='HelloWorkerServer (Java app on the workers)' \
 #   PISTON_CMD='java -XX:+UseParallelGC -Xmx1g -cp {CP} io.piston.bench.HelloWorkerServer --port {PORT} --threads {THREADS}' bench/http.sh
 #
@@ -58,6 +60,7 @@ CEILING_THREADS=${CEILING_THREADS:-$(nproc)}
 CEILING_JAVA_OPTS=${CEILING_JAVA_OPTS--XX:+UseParallelGC}
 PISTON_CMD=${PISTON_CMD:-'bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru'}
 PISTON_LABEL=${PISTON_LABEL:-'Piston, `bench/hello.ru`'}
+PISTON_NAME=${PISTON_LABEL%%,*}
 READY_TIMEOUT=${READY_TIMEOUT:-120}
 RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/piston-bench.XXXXXX")}
 mkdir -p "$RESULTS_DIR"
@@ -266,7 +269,7 @@ printf '%-8s %12s %10s %10s %8s %10s %10s\n' median req/s p50_ms p99_ms cpu_us R
 printf '%-8s %12.0f %10.3f %10.3f %8s %10d %10d\n' ceiling "$C_RPS" "$C_P50" "$C_P99" "$C_CPU" $((C_RSS / 1024)) $((C_HWM / 1024))
 printf '%-8s %12.0f %10.3f %10.3f %8s %10d %10d\n' piston "$P_RPS" "$P_P50" "$P_P99" "$P_CPU" $((P_RSS / 1024)) $((P_HWM / 1024))
 echo "piston/ceiling: $RATIO% of the requests/s (medians); $PAIRED% (median of the rounds' ratios)"
-echo "host steal: $C_STEAL% of the CPU time during the ceiling's runs, $P_STEAL% during Piston's (medians)"
+echo "host steal: $C_STEAL% of the CPU time during the ceiling's runs, $P_STEAL% during $PISTON_NAME's (medians)"
 (( ERRORS == 0 )) || echo "WARNING: $ERRORS socket errors or non-2xx responses (see $RESULTS_DIR)"
 
 # --- markdown for bench/README.md ---
@@ -283,18 +286,19 @@ cat <<EOF
 
 - Machine: $(nproc) cores ($CPU), $(uname -sr), shared by the servers and wrk; load average $LOAD_START at start, $LOAD_END at end
 - $JAVA; $WRK_VERSION
-- \`wrk ${WRK_OPTS[*]} -d$WRK_DURATION --latency\`, $ROUNDS alternating rounds after ${WARMUP_CEILING} s (ceiling) / ${WARMUP_PISTON} s (Piston) of warm-up
-- Piston: \`${PISTON_CMD}\` with {THREADS}=$PISTON_THREADS; ceiling: $CEILING_THREADS IO threads
+- \`wrk ${WRK_OPTS[*]} -d$WRK_DURATION --latency\`, $ROUNDS alternating rounds after ${WARMUP_CEILING} s (ceiling) / ${WARMUP_PISTON} s ($PISTON_NAME) of warm-up
+- $PISTON_NAME: \`${PISTON_CMD}\` with {THREADS}=$PISTON_THREADS; ceiling: $CEILING_THREADS IO threads
 
 | Server | req/s (median) | p50 | p99 | server CPU per request | req/s per run | RSS at end (peak) |
 |---|---:|---:|---:|---:|---|---:|
 | Ceiling (plain Netty) | $(printf '%.0f' "$C_RPS") | $C_P50 ms | $C_P99 ms | $C_CPU µs | $(runs_of ceiling) | $((C_RSS / 1024)) MiB ($((C_HWM / 1024)) MiB) |
 | $PISTON_LABEL | $(printf '%.0f' "$P_RPS") | $P_P50 ms | $P_P99 ms | $P_CPU µs | $(runs_of piston) | $((P_RSS / 1024)) MiB ($((P_HWM / 1024)) MiB) |
 
-Piston reaches **$RATIO %** of the ceiling's requests/s (ratio of the medians); the median of
+$PISTON_NAME reaches **$RATIO %** of the ceiling's requests/s (ratio of the medians); the median of
 the rounds' own ratios is $PAIRED %.$( (( ERRORS == 0 )) || echo " ($ERRORS socket errors or non-2xx responses during the runs.)")
-The host took $C_STEAL % of the CPU time during the ceiling's runs and $P_STEAL % during Piston's
-(medians of the steal time in \`/proc/stat\`; per run: $(steal_of ceiling) and $(steal_of piston)).
+The host took $C_STEAL % of the CPU time during the ceiling's runs and $P_STEAL % during those of
+$PISTON_NAME (medians of the steal time in \`/proc/stat\`; per run, ceiling: $(steal_of ceiling);
+$PISTON_NAME: $(steal_of piston)).
 ----- end -----
 EOF
 log "raw output: $RESULTS_DIR"

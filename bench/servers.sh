@@ -14,9 +14,11 @@ await_session() {
     local pid=$1
     for _ in $(seq 100); do
         [[ -r /proc/$pid/stat ]] || return 0 # exited already: wait_ready reports it
-        [[ $(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $4 }') == "$pid" ]] && return 0
+        [[ $(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $4 }') == "$pid" ]] && return 0
         sleep 0.1
     done
+    kill "$pid" 2>/dev/null || true
+    die "process $pid did not start a session of its own within 10 s"
 }
 
 # TERM to the server's session, up to STOP_WAIT seconds' grace, then KILL.

@@ -10,35 +10,46 @@ import io.piston.server.ServerConfig;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Piston's HTTP core with a Java app in place of the Ruby one: the same IO threads, worker pool
- * and hand-offs as Piston, but no JRuby. Run in {@code bench/http.sh} (as PISTON_CMD) it splits
- * Piston's distance from the ceiling into what the two hand-offs per request cost and what the
- * Ruby side costs. The app runs on the worker threads and answers "Hello World!" with the
- * headers bench/hello.ru returns.
+ * Piston's HTTP core with a Java app in place of the Ruby one: the same IO threads, worker pool,
+ * request handling and hand-offs as Piston, but no JRuby. Run in {@code bench/http.sh} (as
+ * PISTON_CMD) it splits Piston's distance from the ceiling into what its Java request path costs,
+ * the two hand-offs included, and what the Ruby side adds. The app runs on the worker threads and
+ * answers as Piston does for bench/hello.ru; {@code main} starts the server and blocks until the
+ * process is killed (no graceful stop: it is a benchmark target).
  */
 public final class HelloWorkerServer {
     private static final byte[] BODY = "Hello World!".getBytes(StandardCharsets.US_ASCII);
-    // As bench/hello.ru spells them, so both servers send the same bytes.
+    // As bench/hello.ru spells them, so this server sends the bytes Piston sends for it.
     private static final AsciiString CONTENT_TYPE = AsciiString.cached("Content-Type");
     private static final AsciiString CONTENT_LENGTH = AsciiString.cached("Content-Length");
     private static final AsciiString TWELVE = AsciiString.cached("12");
     private static final DefaultHttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
     public static void main(String[] args) throws Exception {
-        ServerConfig.Builder config = new ServerConfig.Builder().host("127.0.0.1").port(9292);
+        ServerConfig.Builder config = ServerConfig.builder().host("127.0.0.1").port(9292);
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("-h") || a.equals("--help")) usage(null);
+            if (!a.matches("--port|-p|--bind|-b|--threads|-t")) usage("unknown option " + a);
             if (i + 1 >= args.length) usage("missing value for " + a);
             String v = args[++i];
-            switch (a) {
-                case "--port", "-p" -> config.port(Integer.parseInt(v));
-                case "--bind", "-b" -> config.host(v);
-                case "--threads", "-t" -> config.threads(Integer.parseInt(v));
-                default -> usage("unknown option " + a);
+            try {
+                switch (a) {
+                    case "--port", "-p" -> config.port(Integer.parseInt(v));
+                    case "--bind", "-b" -> config.host(v);
+                    default -> config.threads(Integer.parseInt(v));
+                }
+            } catch (NumberFormatException e) {
+                usage("not a number for " + a + ": " + v);
             }
         }
-        PistonServer server = new PistonServer(config.build(), exchange -> {
+        ServerConfig settings = null;
+        try {
+            settings = config.build();
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+        }
+        PistonServer server = new PistonServer(settings, exchange -> {
             HttpHeaders headers = HEADERS.newHeaders();
             headers.add(CONTENT_TYPE, HttpHeaderValues.TEXT_HTML);
             headers.add(CONTENT_LENGTH, TWELVE);
@@ -51,8 +62,13 @@ public final class HelloWorkerServer {
     }
 
     private static void usage(String error) {
-        if (error != null) System.err.println("HelloWorkerServer: " + error);
-        System.err.println("usage: HelloWorkerServer [--port N] [--bind ADDR] [--threads N]");
-        System.exit(error == null ? 0 : 2);
+        String usage = "usage: HelloWorkerServer [--port N] [--bind ADDR] [--threads N]";
+        if (error == null) {
+            System.out.println(usage);
+            System.exit(0);
+        }
+        System.err.println("HelloWorkerServer: " + error);
+        System.err.println(usage);
+        System.exit(2);
     }
 }
