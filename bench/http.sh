@@ -203,18 +203,12 @@ paired_ratio() {
         sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-steal_of() {
+# values_of NAME FIELD FORMAT: one column over a server's runs, each printed with FORMAT, comma-separated.
+values_of() {
+    local -n col=RUN_$2
     local i out=()
     for i in "${!RUN_NAME[@]}"; do
-        if [[ ${RUN_NAME[$i]} == "$1" ]]; then out+=("${RUN_STEAL[$i]}"); fi
-    done
-    (IFS=,; echo "${out[*]}" | sed 's/,/, /g')
-}
-
-runs_of() {
-    local i out=()
-    for i in "${!RUN_NAME[@]}"; do
-        if [[ ${RUN_NAME[$i]} == "$1" ]]; then out+=("$(printf '%.0f' "${RUN_RPS[$i]}")"); fi
+        if [[ ${RUN_NAME[$i]} == "$1" ]]; then out+=("$(printf "$3" "${col[$i]}")"); fi
     done
     (IFS=,; echo "${out[*]}" | sed 's/,/, /g')
 }
@@ -291,14 +285,14 @@ cat <<EOF
 
 | Server | req/s (median) | p50 | p99 | server CPU per request | req/s per run | RSS at end (peak) |
 |---|---:|---:|---:|---:|---|---:|
-| Ceiling (plain Netty) | $(printf '%.0f' "$C_RPS") | $C_P50 ms | $C_P99 ms | $C_CPU µs | $(runs_of ceiling) | $((C_RSS / 1024)) MiB ($((C_HWM / 1024)) MiB) |
-| $PISTON_LABEL | $(printf '%.0f' "$P_RPS") | $P_P50 ms | $P_P99 ms | $P_CPU µs | $(runs_of piston) | $((P_RSS / 1024)) MiB ($((P_HWM / 1024)) MiB) |
+| Ceiling (plain Netty) | $(printf '%.0f' "$C_RPS") | $C_P50 ms | $C_P99 ms | $C_CPU µs | $(values_of ceiling RPS %.0f) | $((C_RSS / 1024)) MiB ($((C_HWM / 1024)) MiB) |
+| $PISTON_LABEL | $(printf '%.0f' "$P_RPS") | $P_P50 ms | $P_P99 ms | $P_CPU µs | $(values_of piston RPS %.0f) | $((P_RSS / 1024)) MiB ($((P_HWM / 1024)) MiB) |
 
 $PISTON_NAME reaches **$RATIO %** of the ceiling's requests/s (ratio of the medians); the median of
 the rounds' own ratios is $PAIRED %.$( (( ERRORS == 0 )) || echo " ($ERRORS socket errors or non-2xx responses during the runs.)")
 The host took $C_STEAL % of the CPU time during the ceiling's runs and $P_STEAL % during those of
-$PISTON_NAME (medians of the steal time in \`/proc/stat\`; per run, ceiling: $(steal_of ceiling);
-$PISTON_NAME: $(steal_of piston)).
+$PISTON_NAME (medians of the steal time in \`/proc/stat\`; per run, ceiling: $(values_of ceiling STEAL %s);
+$PISTON_NAME: $(values_of piston STEAL %s)).
 ----- end -----
 EOF
 log "raw output: $RESULTS_DIR"
