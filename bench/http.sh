@@ -106,10 +106,7 @@ start_server() {
     LOG[$name]=$RESULTS_DIR/$name.log
     URL[$name]=http://127.0.0.1:$port/
     log "starting $name: ${cmd//"$CP"/\$CP}"
-    # Not a process-group leader (no job control here), so setsid execs in place: $! is the new session id.
-    setsid bash -c "$cmd" </dev/null >"${LOG[$name]}" 2>&1 &
-    PGID[$name]=$!
-    await_session "$!"
+    start_in_session "$name" "$cmd"
 }
 
 # Both must give the same 200 "Hello World!" or the comparison means nothing.

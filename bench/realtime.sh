@@ -123,9 +123,7 @@ start_server() {
     local name=$1 port=$2 cmd=$3
     LOG[$name]=$RESULTS_DIR/$name-$BENCH.log
     log "starting $name: ${cmd//"$CP"/\$CP}"
-    setsid bash -c "$cmd" </dev/null >"${LOG[$name]}" 2>&1 &
-    PGID[$name]=$!
-    await_session "$!"
+    start_in_session "$name" "$cmd"
 }
 
 start_pair() {

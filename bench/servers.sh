@@ -1,5 +1,6 @@
 # Shared by the benchmark scripts (sourced, not run): logging, and servers started in sessions
-# of their own so that each one's whole process tree can be stopped, on exit or Ctrl-C too.
+# of their own (start_in_session) so that each one's whole process tree can be stopped, on
+# exit or Ctrl-C too.
 # The sourcing script declares the associative arrays PGID (server name -> session id) and LOG
 # (server name -> log file), sets READY_TIMEOUT, and sets LOAD_PID while its load generator runs.
 
@@ -7,18 +8,23 @@ log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
-# Waits (up to 10 s) until PID, just started with setsid, leads its own session. Until setsid()
-# has run, the group -PID does not exist: a check for a live server, or a stop, made in that
-# moment (a loaded machine makes it longer) would find none and leave the server running.
-await_session() {
-    local pid=$1
+# Starts CMD in a session of its own, output to ${LOG[NAME]}, and records the session in PGID.
+# Not a process-group leader (no job control here), so setsid execs in place: $! is the new
+# session id. Until setsid() has run, though, the group -$! does not exist: a check for a live
+# server, or a stop, made in that moment (a loaded machine makes it longer) would find none and
+# leave the server running. So this waits (up to 10 s) until the child leads its session.
+start_in_session() {
+    local name=$1 cmd=$2 pid
+    setsid bash -c "$cmd" </dev/null >"${LOG[$name]}" 2>&1 &
+    pid=$!
+    PGID[$name]=$pid
     for _ in $(seq 100); do
         [[ -r /proc/$pid/stat ]] || return 0 # exited already: wait_ready reports it
         [[ $(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $4 }') == "$pid" ]] && return 0
         sleep 0.1
     done
     kill "$pid" 2>/dev/null || true
-    die "process $pid did not start a session of its own within 10 s"
+    die "$name (process $pid) did not start a session of its own within 10 s"
 }
 
 # TERM to the server's session, up to STOP_WAIT seconds' grace, then KILL.
