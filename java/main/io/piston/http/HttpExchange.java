@@ -128,6 +128,38 @@ public final class HttpExchange {
     }
 
     /**
+     * Whether this request can be answered with {@link #respond(ResponseHead, ByteBuf)}: an
+     * HTTP/1.1 request other than HEAD, and a status that has a body. The others need the
+     * general path, which rewrites headers.
+     */
+    public boolean takesReadyMade(int statusCode) {
+        return stage == Stage.NEW && !isHead() && !bodyless(statusCode) && statusCode != 205
+                && request.protocolVersion().equals(HttpVersion.HTTP_1_1);
+    }
+
+    /**
+     * Sends a whole response whose head the worker wrote ({@link #takesReadyMade} said yes, and
+     * the head has no Connection or Transfer-Encoding header). Adds the Content-Length when the
+     * head has none, and "Connection: close" when the connection ends with this response. The IO
+     * thread only writes the bytes. {@code content} is released by this call.
+     */
+    public void respond(ResponseHead head, ByteBuf content) {
+        checkStage(Stage.NEW);
+        status = head.status();
+        keepAlive = connection.mayKeepAlive(request);
+        bytesSent = content.readableBytes();
+        if (!head.hasContentLength()) head.addContentLength(bytesSent);
+        if (!keepAlive) head.addConnectionClose();
+        ByteBuf response = head.finish(ctx.alloc(), content);
+        stage = Stage.DONE;
+        ctx.channel().eventLoop().execute(() -> {
+            connection.writeReadyMade(response);
+            connection.exchangeDone(this, keepAlive);
+        });
+        finished();
+    }
+
+    /**
      * Starts a streamed response. Without a Content-Length it is chunked (HTTP/1.1) or ends with
      * the connection (HTTP/1.0). Headers go out at once, so a client sees the stream begin.
      */

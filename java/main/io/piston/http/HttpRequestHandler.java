@@ -14,7 +14,8 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -42,6 +43,10 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     private final HttpServerContext server;
     private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
+    /** Where a ready-made response enters the pipeline: below the encoder, which it skips. */
+    private ChannelHandlerContext belowEncoder;
+    /** The error being written answers a HEAD request (see {@link #answeringHead}). */
+    private boolean errorAnswersHead;
     private HttpRequest readingRequest;
     private RequestBody readingBody;
     private boolean continuePending;
@@ -66,6 +71,8 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        ChannelHandlerContext encoder = ctx.pipeline().context(ResponseEncoder.class);
+        belowEncoder = encoder != null ? encoder : ctx;
     }
 
     @Override
@@ -187,7 +194,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             ctx.channel().config().setAutoRead(true);
         }
         if (next.errorStatus != 0) {
-            sendError(next.errorStatus, true);
+            sendError(next.errorStatus, true, false);
             return;
         }
         servedOne = true;
@@ -204,7 +211,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             active = null;
             next.body.discard();
             Log.warn("all workers busy and the queue is full: 503 for " + next.request.method() + " " + next.request.uri());
-            sendError(503, false);
+            sendError(503, false, HttpMethod.HEAD.equals(next.request.method()));
             dispatchNext();
         }
     }
@@ -221,15 +228,40 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void sendError(int status, boolean close) {
+    private void sendError(int status, boolean close, boolean head) {
         HttpHeaders headers = ErrorResponses.textHeaders();
         ByteBuf body = ErrorResponses.body(ctx.alloc(), status);
         headers.setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
         if (close || server.stopping()) headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                 HttpResponseStatus.valueOf(status), body, headers, HttpHeaders.EMPTY_HEADERS);
-        if (close || server.stopping()) ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
-        else ctx.writeAndFlush(response);
+        errorAnswersHead = head;
+        try {
+            if (close || server.stopping()) ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+            else ctx.writeAndFlush(response);
+        } finally {
+            errorAnswersHead = false;
+        }
+    }
+
+    /**
+     * IO thread, asked by the encoder: whether the response being encoded answers a HEAD request.
+     * A head is encoded while its exchange is active (the exchange is done only after it), an
+     * error of the server's own while none is.
+     */
+    boolean answeringHead() {
+        return active != null ? active.isHead() : errorAnswersHead;
+    }
+
+    /** IO thread: sends a ready-made response (a {@link ResponseHead} and its body) past the encoder. */
+    void writeReadyMade(ByteBuf response) {
+        belowEncoder.writeAndFlush(response, belowEncoder.voidPromise());
+    }
+
+    /** IO thread: the HTTP handlers leave; the decoder last, passing on the bytes it still holds. */
+    private static void removeCodec(io.netty.channel.ChannelPipeline pipeline) {
+        if (pipeline.get(ResponseEncoder.class) != null) pipeline.remove(ResponseEncoder.class);
+        if (pipeline.get(HttpRequestDecoder.class) != null) pipeline.remove(HttpRequestDecoder.class);
     }
 
     private void sendContinue() {
@@ -257,7 +289,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         waiting.clear();
         hijacked = raw;
         if (!ctx.channel().isActive()) raw.closedByPeer();
-        if (ctx.pipeline().get(HttpServerCodec.class) != null) ctx.pipeline().remove(HttpServerCodec.class);
+        removeCodec(ctx.pipeline());
         ctx.channel().config().setAutoRead(true);
     }
 
@@ -279,9 +311,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         readingRequest = null;
         readingBody = null;
         bridged = true;
-        SocketBridge.start(ctx.channel(), app, () -> {
-            if (ctx.pipeline().get(HttpServerCodec.class) != null) ctx.pipeline().remove(HttpServerCodec.class);
-        });
+        SocketBridge.start(ctx.channel(), app, () -> removeCodec(ctx.pipeline()));
     }
 
     /**
@@ -308,7 +338,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         else ReferenceCountUtil.release(head);
         pipeline.remove(this);
         takeover.accept(pipeline);
-        if (pipeline.get(HttpServerCodec.class) != null) pipeline.remove(HttpServerCodec.class);
+        removeCodec(pipeline);
         ctx.channel().config().setAutoRead(true);
     }
 
@@ -388,7 +418,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         if (timerAnswers408) {
             Log.warn(ctx.channel().remoteAddress() + " 408: request not received in time");
             discarding = true;
-            sendError(408, true);
+            sendError(408, true, false);
         } else {
             ctx.close();
         }

@@ -4,13 +4,15 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpRequestDecoder;
 
 /**
  * The whole pipeline of a connection, top to bottom. Runs on the IO thread that accepted it.
  * <pre>
- *   bytes ─▶ HttpServerCodec (parse, limits on request line and headers; CL+TE refused)
+ *   bytes ─▶ HttpRequestDecoder (parse, limits on request line and headers; CL+TE refused)
  *         ─▶ HttpRequestHandler (body, timeouts, order) ─▶ worker pool
+ *   bytes ◀─ ResponseEncoder (streamed responses, errors) ◀─ HttpRequestHandler
+ *         ◀─────────────────── ready-made responses (ResponseHead), past the encoder
  * </pre>
  */
 public final class HttpServerInitializer extends ChannelInitializer<SocketChannel> {
@@ -36,7 +38,9 @@ public final class HttpServerInitializer extends ChannelInitializer<SocketChanne
     @Override
     protected void initChannel(SocketChannel ch) {
         ChannelPipeline p = ch.pipeline();
-        p.addLast("http", new HttpServerCodec(decoderConfig));
-        p.addLast("requests", new HttpRequestHandler(server));
+        HttpRequestHandler requests = new HttpRequestHandler(server);
+        p.addLast("decoder", new HttpRequestDecoder(decoderConfig));
+        p.addLast("encoder", new ResponseEncoder(requests::answeringHead));
+        p.addLast("requests", requests);
     }
 }

@@ -5,6 +5,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.FastThreadLocal;
+import io.piston.http.ResponseHead;
 import org.jruby.RubyArray;
 import org.jruby.RubyHash;
 import org.jruby.RubyString;
@@ -14,8 +15,9 @@ import org.jruby.util.ByteList;
 
 /**
  * Turns an app's response headers (a Hash; values a String, "\n"-joined for rack 2, or an Array
- * for rack 3) into Netty headers, refusing any name or value that would break the response
- * apart (CR, LF, NUL). Runs on the worker thread serving the request.
+ * for rack 3) into Netty headers or into a ready-made {@link ResponseHead}, refusing any name or
+ * value that would break the response apart (CR, LF, NUL). Runs on the worker thread serving
+ * the request.
  */
 public final class RackHeaders {
     private static final DefaultHttpHeadersFactory FACTORY =
@@ -28,12 +30,27 @@ public final class RackHeaders {
         }
     }
 
-    /** The converted headers, and what {@link #convert} noticed on the way: a partial-hijack callable, a Content-Length. */
+    /**
+     * What the headers were converted into (Netty headers, or the lines of a response head), and
+     * what the conversion noticed on the way: a partial-hijack callable, a Content-Length.
+     */
     public static final class Result {
-        public final HttpHeaders headers = FACTORY.newHeaders();
+        /** The Netty headers, from {@link #convert}; null from {@link #encode}. */
+        public final HttpHeaders headers;
+        private final ResponseHead head;
         public IRubyObject hijack;
         /** Whether the app gave a Content-Length (so the exchange need not look for one). */
         public boolean contentLength;
+
+        private Result(HttpHeaders headers, ResponseHead head) {
+            this.headers = headers;
+            this.head = head;
+        }
+
+        private void add(AsciiString name, byte[] value, int start, int count) {
+            if (head != null) head.add(name, value, start, count);
+            else headers.add(name, new AsciiString(value, start, count, true));
+        }
     }
 
     /**
@@ -51,8 +68,17 @@ public final class RackHeaders {
 
     private RackHeaders() {}
 
+    /** The headers as Netty headers, for the exchange's general path. */
     public static Result convert(ThreadContext ctx, IRubyObject source, boolean splitLines) {
-        Result result = new Result();
+        return walk(ctx, source, splitLines, new Result(FACTORY.newHeaders(), null));
+    }
+
+    /** The headers as lines of {@code head}, for a ready-made response; {@code headers} is then null. */
+    public static Result encode(ThreadContext ctx, IRubyObject source, boolean splitLines, ResponseHead head) {
+        return walk(ctx, source, splitLines, new Result(null, head));
+    }
+
+    private static Result walk(ThreadContext ctx, IRubyObject source, boolean splitLines, Result result) {
         if (source.isNil()) return result;
         if (!(source instanceof RubyHash)) source = source.callMethod(ctx, "to_hash");
         if (!(source instanceof RubyHash hash)) throw new InvalidHeaderException("headers must be a Hash");
@@ -87,11 +113,11 @@ public final class RackHeaders {
         boolean added = false;
         if (value instanceof RubyArray array) {
             for (int i = 0; i < array.size(); i++) {
-                addValue(result.headers, headerName, array.eltInternal(i).asString().getByteList(), false);
+                addValue(result, headerName, array.eltInternal(i).asString().getByteList(), false);
                 added = true;
             }
         } else if (!value.isNil()) {
-            addValue(result.headers, headerName, value.asString().getByteList(), splitLines);
+            addValue(result, headerName, value.asString().getByteList(), splitLines);
             added = true;
         }
         if (added && headerName.length() == CONTENT_LENGTH_SIZE && headerName.contentEqualsIgnoreCase(HttpHeaderNames.CONTENT_LENGTH)) {
@@ -99,7 +125,7 @@ public final class RackHeaders {
         }
     }
 
-    private static void addValue(HttpHeaders headers, AsciiString name, ByteList value, boolean splitLines) {
+    private static void addValue(Result result, AsciiString name, ByteList value, boolean splitLines) {
         byte[] b = value.unsafeBytes();
         int start = value.begin();
         int end = start + value.realSize();
@@ -107,13 +133,13 @@ public final class RackHeaders {
         for (int i = start; i < end; i++) {
             byte c = b[i];
             if (c == '\n' && splitLines) {
-                headers.add(name, new AsciiString(b, partStart, i - partStart, true));
+                result.add(name, b, partStart, i - partStart);
                 partStart = i + 1;
             } else if (c == '\r' || c == '\n' || c == 0) {
                 throw new InvalidHeaderException("response header " + name + " has a CR, LF or NUL in its value");
             }
         }
-        headers.add(name, new AsciiString(b, partStart, end - partStart, true));
+        result.add(name, b, partStart, end - partStart);
     }
 
     private static void checkName(ByteList name) {

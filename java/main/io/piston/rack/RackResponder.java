@@ -6,6 +6,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.piston.ext.HijackedIO;
 import io.piston.http.HttpExchange;
+import io.piston.http.ResponseHead;
 import java.io.File;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
@@ -48,12 +49,17 @@ final class RackResponder {
         IRubyObject body = triple.eltInternal(2);
         try {
             int status = status(ctx, triple.eltInternal(0));
+            if (body instanceof RubyArray parts && exchange.takesReadyMade(status)
+                    && respondReadyMade(ctx, exchange, status, triple.eltInternal(1), parts)) {
+                return;
+            }
             RackHeaders.Result headers = RackHeaders.convert(ctx, triple.eltInternal(1), splitHeaderLines);
             if (headers.hijack != null) {
                 exchange.beginRaw(status, headers.headers);
                 headers.hijack.callMethod(ctx, "call", io.piston.ext.AppSocket.hijackAfterHeaders(ctx, exchange));
             } else if (body instanceof RubyArray parts) {
-                exchange.respond(status, headers.headers, concat(exchange.channel().alloc(), parts), headers.contentLength);
+                exchange.respond(status, headers.headers, concat(exchange.channel().alloc(), parts, SMALL_BODY),
+                        headers.contentLength);
             } else if (body.respondsTo("to_path") && sendFile(ctx, exchange, status, headers, body)) {
                 exchange.end();
             } else if (body.respondsTo("each")) {
@@ -69,6 +75,20 @@ final class RackResponder {
         } finally {
             closeBody(ctx, body);
         }
+    }
+
+    /**
+     * The common response, an Array body with plain headers, as a head the worker writes and the
+     * IO thread only sends. False (nothing sent) when the headers need the general path: a
+     * partial hijack, a Connection or Transfer-Encoding header.
+     */
+    private boolean respondReadyMade(ThreadContext ctx, HttpExchange exchange, int status, IRubyObject headers,
+                                     RubyArray parts) {
+        ResponseHead head = new ResponseHead(status);
+        RackHeaders.Result result = RackHeaders.encode(ctx, headers, splitHeaderLines, head);
+        if (result.hijack != null || head.needsGeneralPath()) return false;
+        exchange.respond(head, concat(exchange.channel().alloc(), parts, ResponseHead.MERGE_BODY));
+        return true;
     }
 
     /** Calls body.close when the body has it; a failure there is logged, not raised. */
@@ -123,12 +143,13 @@ final class RackResponder {
      */
     private static final int SMALL_BODY = 128;
 
-    private static ByteBuf concat(ByteBufAllocator alloc, RubyArray parts) {
+    /** The parts in one buffer: a plain array up to {@code heapUpTo} bytes, a pooled one above. */
+    private static ByteBuf concat(ByteBufAllocator alloc, RubyArray parts, int heapUpTo) {
         int n = parts.size();
         int total = 0;
         for (int i = 0; i < n; i++) total += part(parts.eltInternal(i)).realSize();
         if (total == 0) return Unpooled.EMPTY_BUFFER;
-        ByteBuf buf = total <= SMALL_BODY ? Unpooled.wrappedBuffer(new byte[total]).clear() : alloc.buffer(total);
+        ByteBuf buf = total <= heapUpTo ? Unpooled.wrappedBuffer(new byte[total]).clear() : alloc.buffer(total);
         for (int i = 0; i < n; i++) {
             ByteList b = part(parts.eltInternal(i));
             buf.writeBytes(b.unsafeBytes(), b.begin(), b.realSize());

@@ -11,7 +11,7 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.piston.server.ServerConfig;
 import java.nio.charset.StandardCharsets;
@@ -41,8 +41,9 @@ class HttpRequestHandlerTest {
     private EmbeddedChannel open(ServerConfig config, Application app, Executor workers) {
         HttpServerContext context = new HttpServerContext(config, app, workers, null,
                 new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
-        channel = new EmbeddedChannel(new HttpServerCodec(HttpServerInitializer.decoderConfig(config)),
-                new HttpRequestHandler(context));
+        HttpRequestHandler requests = new HttpRequestHandler(context);
+        channel = new EmbeddedChannel(new HttpRequestDecoder(HttpServerInitializer.decoderConfig(config)),
+                new ResponseEncoder(requests::answeringHead), requests);
         return channel;
     }
 
@@ -225,6 +226,72 @@ class HttpRequestHandlerTest {
         send("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n");
         String out = output();
         assertTrue(out.toLowerCase().contains("content-length: 9"), out);
+        assertTrue(out.endsWith("\r\n\r\n"), out);
+    }
+
+    /** Answers with a head the worker writes itself, as the Rack side does for Array bodies. */
+    private final Application readyMade = exchange -> {
+        ResponseHead head = new ResponseHead(200);
+        byte[] type = "text/plain".getBytes(StandardCharsets.US_ASCII);
+        head.add(io.netty.util.AsciiString.of("Content-Type"), type, 0, type.length);
+        exchange.respond(head, Unpooled.copiedBuffer("ready " + exchange.request().uri(), StandardCharsets.UTF_8));
+    };
+
+    @Test
+    void readyMadeResponsesGoOutAsWrittenWithTheirLength() {
+        open(ServerConfig.builder().build(), readyMade, Runnable::run);
+        send("GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertEquals("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length: 10\r\n\r\nready /one"
+                + "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length: 10\r\n\r\nready /two", output());
+        assertTrue(channel.isOpen());
+    }
+
+    @Test
+    void readyMadeResponseClosesWhenTheClientAskedTo() {
+        open(ServerConfig.builder().build(), readyMade, Runnable::run);
+        send("GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertEquals("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length: 11\r\nconnection: close\r\n\r\n"
+                + "ready /last", output());
+        assertFalse(channel.isOpen());
+    }
+
+    @Test
+    void readyMadeResponseWithALargeBodySendsItWhole() {
+        String big = "x".repeat(ResponseHead.MERGE_BODY * 3 + 7);
+        open(ServerConfig.builder().build(), exchange -> {
+            ResponseHead head = new ResponseHead(201);
+            exchange.respond(head, Unpooled.directBuffer().writeBytes(big.getBytes(StandardCharsets.US_ASCII)));
+        }, Runnable::run);
+        send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertEquals("HTTP/1.1 201 Created\r\ncontent-length: " + big.length() + "\r\n\r\n" + big, output());
+    }
+
+    @Test
+    void streamedAnswerToHeadHasNoBodyEvenWhenChunked() {
+        open(ServerConfig.builder().build(), exchange -> {
+            HttpHeaders headers = DefaultHttpHeadersFactory.headersFactory().newHeaders();
+            headers.set("Transfer-Encoding", "chunked");
+            exchange.begin(200, headers);
+            exchange.write(Unpooled.copiedBuffer("ignored", StandardCharsets.UTF_8));
+            exchange.end();
+        }, Runnable::run);
+        send("HEAD /s HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        String out = output();
+        int second = out.indexOf("HTTP/1.1 200", 1);
+        assertTrue(second > 0, out);
+        String head = out.substring(0, second);
+        assertEquals(head.length() - 4, head.indexOf("\r\n\r\n"), out); // the head alone: no chunk, no terminator
+        assertTrue(out.substring(second).endsWith("\r\n\r\n7\r\nignored\r\n0\r\n\r\n"), out);
+    }
+
+    @Test
+    void busyAnswerToHeadHasNoBody() {
+        Executor full = task -> { throw new RejectedExecutionException("full"); };
+        open(ServerConfig.builder().build(), echo, full);
+        send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
+        String out = output();
+        assertTrue(out.startsWith("HTTP/1.1 503 "), out);
+        assertTrue(out.toLowerCase().contains("content-length: "), out);
         assertTrue(out.endsWith("\r\n\r\n"), out);
     }
 
