@@ -28,7 +28,8 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -36,6 +37,7 @@ import io.netty.handler.codec.http.ReadOnlyHttpHeaders;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.piston.http.ResponseHead;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 
@@ -45,21 +47,17 @@ import java.nio.charset.StandardCharsets;
  * answer and write each request on the event loop that read it, flushing once per read batch.
  */
 public final class HelloCeilingServer {
-    // Encoded once; every response writes a duplicate (own indexes, same memory). The buffer is
-    // unreleasable, so no shared reference count bounces between IO threads.
+    // The body, encoded once; every response copies it behind its head, as Piston does.
     private static final ByteBuf BODY = Unpooled.unreleasableBuffer(
             Unpooled.directBuffer(12).writeBytes("Hello World!".getBytes(StandardCharsets.US_ASCII)));
 
-    // Immutable header sets, built once and shared by all IO threads.
-    private static final CharSequence TWELVE = AsciiString.cached("12");
-    private static final HttpHeaders KEEP_ALIVE_11 = new ReadOnlyHttpHeaders(false,
-            HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_HTML, HttpHeaderNames.CONTENT_LENGTH, TWELVE);
-    private static final HttpHeaders KEEP_ALIVE_10 = new ReadOnlyHttpHeaders(false,
-            HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_HTML, HttpHeaderNames.CONTENT_LENGTH, TWELVE,
-            HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-    private static final HttpHeaders CLOSE = new ReadOnlyHttpHeaders(false,
-            HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_HTML, HttpHeaderNames.CONTENT_LENGTH, TWELVE,
-            HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    // Header names as bench/hello.ru spells them, and the values, so both servers send the same bytes.
+    private static final AsciiString CONTENT_TYPE = AsciiString.cached("Content-Type");
+    private static final AsciiString CONTENT_LENGTH = AsciiString.cached("Content-Length");
+    private static final byte[] TEXT_HTML = ascii("text/html");
+    private static final byte[] TWELVE = ascii("12");
+    private static final byte[] KEEP_ALIVE = ascii("keep-alive");
+    private static final byte[] CLOSE = ascii("close");
     private static final HttpHeaders NO_TRAILERS = new ReadOnlyHttpHeaders(false);
 
     /** One per connection: remembers the current request's version and keep-alive decision. */
@@ -67,6 +65,13 @@ public final class HelloCeilingServer {
         private boolean keepAlive = true;
         private boolean closing;
         private HttpVersion version = HttpVersion.HTTP_1_1;
+        /** Where responses enter the pipeline: past the response encoder, which only the 400 needs. */
+        private ChannelHandlerContext belowEncoder;
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            belowEncoder = ctx.pipeline().context(HttpResponseEncoder.class);
+        }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -88,15 +93,19 @@ public final class HelloCeilingServer {
             }
         }
 
+        /** Writes each response head per request with Piston's ResponseHead, the way Piston answers hello.ru. */
         private void respond(ChannelHandlerContext ctx) {
-            HttpHeaders h = !keepAlive ? CLOSE : version == HttpVersion.HTTP_1_0 ? KEEP_ALIVE_10 : KEEP_ALIVE_11;
-            DefaultFullHttpResponse res = new DefaultFullHttpResponse(
-                    version, HttpResponseStatus.OK, BODY.duplicate(), h, NO_TRAILERS);
+            ResponseHead head = new ResponseHead(200);
+            head.add(CONTENT_TYPE, TEXT_HTML, 0, TEXT_HTML.length);
+            head.add(CONTENT_LENGTH, TWELVE, 0, TWELVE.length);
+            if (!keepAlive) head.add(HttpHeaderNames.CONNECTION, CLOSE, 0, CLOSE.length);
+            else if (version == HttpVersion.HTTP_1_0) head.add(HttpHeaderNames.CONNECTION, KEEP_ALIVE, 0, KEEP_ALIVE.length);
+            ByteBuf res = head.finish(ctx.alloc(), BODY.duplicate());
             if (keepAlive) {
-                ctx.write(res, ctx.voidPromise()); // flushed in channelReadComplete
+                belowEncoder.write(res, belowEncoder.voidPromise()); // flushed in channelReadComplete
             } else {
                 closing = true;
-                ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+                belowEncoder.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
             }
         }
 
@@ -117,6 +126,10 @@ public final class HelloCeilingServer {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ctx.close(); // peer resets are routine under load; nothing to report
         }
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
     }
 
     public static void main(String[] args) throws InterruptedException {
@@ -152,8 +165,8 @@ public final class HelloCeilingServer {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
-                            // Default codec settings (header validation on), as the Piston core uses.
-                            ch.pipeline().addLast(new HttpServerCodec(), new HelloHandler());
+                            // Default decoder settings (header validation on), as the Piston core uses.
+                            ch.pipeline().addLast(new HttpRequestDecoder(), new HttpResponseEncoder(), new HelloHandler());
                         }
                     });
             Channel server = b.bind(new InetSocketAddress(bind, port)).sync().channel();
