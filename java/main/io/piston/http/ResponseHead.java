@@ -18,7 +18,11 @@ import java.nio.charset.StandardCharsets;
 public final class ResponseHead {
     /** Bodies up to this size are copied behind the head, so head and body leave in one buffer. */
     public static final int MERGE_BODY = 4 * 1024;
-    private static final byte[][] STATUS_LINES = new byte[1000][];
+    /** "HTTP/1.1 200 OK\r\n" and the like for 100..599, made once when the class loads. */
+    private static final byte[][] STATUS_LINES = new byte[600][];
+    static {
+        for (int status = 100; status < STATUS_LINES.length; status++) STATUS_LINES[status] = makeStatusLine(status);
+    }
     private static final byte[] CLOSE = "close".getBytes(StandardCharsets.US_ASCII);
 
     private final int status;
@@ -102,13 +106,11 @@ public final class ResponseHead {
         }
     }
 
-    /** "HTTP/1.1 200 OK\r\n", made once per status; a race only makes the same line twice. */
     private static byte[] statusLine(int status) {
-        byte[] line = STATUS_LINES[status];
-        if (line == null) {
-            line = ("HTTP/1.1 " + HttpResponseStatus.valueOf(status) + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
-            STATUS_LINES[status] = line;
-        }
-        return line;
+        return status < STATUS_LINES.length ? STATUS_LINES[status] : makeStatusLine(status);
+    }
+
+    private static byte[] makeStatusLine(int status) {
+        return ("HTTP/1.1 " + HttpResponseStatus.valueOf(status) + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
     }
 }
