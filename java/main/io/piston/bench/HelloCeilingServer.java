@@ -6,7 +6,6 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -25,6 +24,7 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -63,6 +63,7 @@ public final class HelloCeilingServer {
     /** One per connection: remembers the current request's version and keep-alive decision. */
     private static final class HelloHandler extends ChannelInboundHandlerAdapter {
         private boolean keepAlive = true;
+        private boolean head;
         private boolean closing;
         private HttpVersion version = HttpVersion.HTTP_1_1;
         /** Where responses enter the pipeline: past the response encoder, which only the 400 needs. */
@@ -84,6 +85,7 @@ public final class HelloCeilingServer {
                 if (msg instanceof HttpRequest) {
                     HttpRequest req = (HttpRequest) msg;
                     keepAlive = HttpUtil.isKeepAlive(req);
+                    head = HttpMethod.HEAD.equals(req.method());
                     version = req.protocolVersion();
                 }
                 // A request without a body arrives as HttpRequest + EMPTY_LAST_CONTENT: answer on the last part.
@@ -95,12 +97,12 @@ public final class HelloCeilingServer {
 
         /** Writes each response head per request with Piston's ResponseHead, the way Piston answers hello.ru. */
         private void respond(ChannelHandlerContext ctx) {
-            ResponseHead head = new ResponseHead(200);
-            head.add(CONTENT_TYPE, TEXT_HTML, 0, TEXT_HTML.length);
-            head.add(CONTENT_LENGTH, TWELVE, 0, TWELVE.length);
-            if (!keepAlive) head.add(HttpHeaderNames.CONNECTION, CLOSE, 0, CLOSE.length);
-            else if (version == HttpVersion.HTTP_1_0) head.add(HttpHeaderNames.CONNECTION, KEEP_ALIVE, 0, KEEP_ALIVE.length);
-            ByteBuf res = head.finish(ctx.alloc(), BODY.duplicate());
+            ResponseHead response = new ResponseHead(200);
+            response.add(CONTENT_TYPE, TEXT_HTML, 0, TEXT_HTML.length);
+            response.add(CONTENT_LENGTH, TWELVE, 0, TWELVE.length);
+            if (!keepAlive) response.add(HttpHeaderNames.CONNECTION, CLOSE, 0, CLOSE.length);
+            else if (version == HttpVersion.HTTP_1_0) response.add(HttpHeaderNames.CONNECTION, KEEP_ALIVE, 0, KEEP_ALIVE.length);
+            ByteBuf res = response.finish(ctx.alloc(), head ? Unpooled.EMPTY_BUFFER : BODY.duplicate());
             if (keepAlive) {
                 belowEncoder.write(res, belowEncoder.voidPromise()); // flushed in channelReadComplete
             } else {
@@ -165,7 +167,7 @@ public final class HelloCeilingServer {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
-                            // Default decoder settings (header validation on), as the Piston core uses.
+                            // Netty's default decoder settings; header validation is on, as in the Piston core.
                             ch.pipeline().addLast(new HttpRequestDecoder(), new HttpResponseEncoder(), new HelloHandler());
                         }
                     });

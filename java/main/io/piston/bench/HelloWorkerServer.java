@@ -1,6 +1,8 @@
 package io.piston.bench;
 
 import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import io.piston.http.ResponseHead;
 import io.piston.server.PistonServer;
@@ -48,11 +50,18 @@ public final class HelloWorkerServer {
             usage(e.getMessage());
         }
         PistonServer server = new PistonServer(settings, exchange -> {
+            if (!exchange.takesReadyMade(200)) { // HEAD, HTTP/1.0: the general path, as on the Rack side
+                HttpHeaders headers = DefaultHttpHeadersFactory.headersFactory().newHeaders();
+                headers.add(CONTENT_TYPE, "text/html");
+                headers.add(CONTENT_LENGTH, "12");
+                exchange.respond(200, headers, Unpooled.wrappedBuffer(BODY), true);
+                return;
+            }
             // The ready-made path the Rack side takes for an Array body with plain headers.
             ResponseHead head = new ResponseHead(200);
             head.add(CONTENT_TYPE, TEXT_HTML, 0, TEXT_HTML.length);
             head.add(CONTENT_LENGTH, TWELVE, 0, TWELVE.length);
-            exchange.respond(head, Unpooled.wrappedBuffer(BODY.clone()));
+            exchange.respond(head, Unpooled.wrappedBuffer(BODY));
         }).start();
         System.out.println("Listening on http://" + server.host() + ":" + server.port() + " (" + server.transport() + ", "
                 + server.config().threads + " worker threads)");

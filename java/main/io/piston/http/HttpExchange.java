@@ -145,6 +145,10 @@ public final class HttpExchange {
      */
     public void respond(ResponseHead head, ByteBuf content) {
         checkStage(Stage.NEW);
+        if (!takesReadyMade(head.status()) || head.needsGeneralPath()) {
+            content.release();
+            throw new IllegalArgumentException("a ready-made response cannot answer this request or carry these headers");
+        }
         status = head.status();
         keepAlive = connection.mayKeepAlive(request);
         bytesSent = content.readableBytes();

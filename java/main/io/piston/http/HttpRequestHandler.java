@@ -5,6 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -12,10 +13,10 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -37,8 +38,15 @@ import java.util.concurrent.TimeUnit;
  * deadline (slowloris), the keep-alive idle timeout, and closing at graceful stop.
  */
 final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
-    /** A complete request waiting for its turn, or an error to answer in its place. */
-    private record Pending(HttpRequest request, RequestBody body, int errorStatus, String reason) {}
+    /** A complete request waiting for its turn, or an error to answer in its place (to a HEAD request: no body). */
+    private record Pending(HttpRequest request, RequestBody body, int errorStatus, boolean head) {}
+
+    /**
+     * Requests one read may queue behind the one being served. Reading pauses at pipelineDepth,
+     * but the read in hand is still decoded to its end: past this many the connection gets a 503
+     * and is closed, so a client cannot make the server hold thousands of requests at once.
+     */
+    static final int MAX_QUEUED = 128;
 
     private final HttpServerContext server;
     private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
@@ -105,25 +113,30 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     private void onRequest(HttpRequest request) {
         cancelTimer();
         if (discarding) return;
+        boolean head = HttpMethod.HEAD.equals(request.method());
         DecoderResult result = request.decoderResult();
         if (result.isFailure()) {
-            reject(statusFor(result.cause()), String.valueOf(result.cause().getMessage()));
+            reject(statusFor(result.cause()), String.valueOf(result.cause().getMessage()), head);
+            return;
+        }
+        if (waiting.size() >= MAX_QUEUED) {
+            reject(503, "more than " + MAX_QUEUED + " pipelined requests waiting", head);
             return;
         }
         long length;
         try {
             length = HttpUtil.getContentLength(request, -1L);
         } catch (NumberFormatException e) {
-            reject(400, "invalid Content-Length");
+            reject(400, "invalid Content-Length", head);
             return;
         }
         if (length > server.config.maxBody) {
-            reject(413, "body of " + length + " bytes over the limit of " + server.config.maxBody);
+            reject(413, "body of " + length + " bytes over the limit of " + server.config.maxBody, head);
             return;
         }
         if (request.headers().contains(HttpHeaderNames.EXPECT)) {
             if (!HttpUtil.is100ContinueExpected(request) || request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
-                reject(417, "unsupported expectation " + request.headers().get(HttpHeaderNames.EXPECT));
+                reject(417, "unsupported expectation " + request.headers().get(HttpHeaderNames.EXPECT), head);
                 return;
             }
             request.headers().remove(HttpHeaderNames.EXPECT);
@@ -140,13 +153,13 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             if (readingBody.size() + content.content().readableBytes() > server.config.maxBody) {
                 readingBody.discard();
                 readingBody = null;
-                reject(413, "chunked body over the limit of " + server.config.maxBody);
+                reject(413, "chunked body over the limit of " + server.config.maxBody, readingHead());
                 return;
             }
             readingBody.append(content.content());
             if (content instanceof LastHttpContent) {
                 readingBody.complete();
-                waiting.add(new Pending(readingRequest, readingBody, 0, null));
+                waiting.add(new Pending(readingRequest, readingBody, 0, false));
                 readingRequest = null;
                 readingBody = null;
                 if (waiting.size() >= server.config.pipelineDepth) ctx.channel().config().setAutoRead(false);
@@ -158,19 +171,23 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             Log.error("could not store request body", e);
             readingBody.discard();
             readingBody = null;
-            reject(500, "could not store request body: " + e.getMessage());
+            reject(500, "could not store request body: " + e.getMessage(), readingHead());
         }
     }
 
     /** Answers a bad request in its turn, then closes: the rest of the stream cannot be trusted. */
-    private void reject(int status, String reason) {
+    private void reject(int status, String reason, boolean head) {
         Log.warn(ctx.channel().remoteAddress() + " " + status + ": " + reason);
         discarding = true;
         if (readingBody != null) readingBody.discard();
         readingRequest = null;
         readingBody = null;
-        waiting.add(new Pending(null, null, status, reason));
+        waiting.add(new Pending(null, null, status, head));
         dispatchNext();
+    }
+
+    private boolean readingHead() {
+        return readingRequest != null && HttpMethod.HEAD.equals(readingRequest.method());
     }
 
     private static int statusFor(Throwable cause) {
@@ -183,6 +200,12 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         if (active != null || hijacked != null || bridged) return;
         Pending next = waiting.poll();
         if (next == null) {
+            if (continuePending && readingRequest != null) {
+                // The request still being read is next in line now, so its 100 goes out after
+                // the final responses to the requests before it, as interim responses must.
+                continuePending = false;
+                sendContinue();
+            }
             if (server.stopping() && readingRequest == null) {
                 ctx.close();
             } else if (readingRequest == null) {
@@ -194,14 +217,10 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             ctx.channel().config().setAutoRead(true);
         }
         if (next.errorStatus != 0) {
-            sendError(next.errorStatus, true, false);
+            sendError(next.errorStatus, true, next.head);
             return;
         }
         servedOne = true;
-        if (continuePending && readingRequest != null && waiting.isEmpty()) {
-            continuePending = false;
-            sendContinue();
-        }
         HttpExchange exchange = new HttpExchange(ctx, this, next.request, next.body,
                 server.config.writeTimeout.toNanos());
         active = exchange;
@@ -247,7 +266,8 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     /**
      * IO thread, asked by the encoder: whether the response being encoded answers a HEAD request.
      * A head is encoded while its exchange is active (the exchange is done only after it), an
-     * error of the server's own while none is.
+     * error of the server's own while none is. An upgrade's head goes out after its exchange
+     * let go, as a GET's: upgrades are GETs.
      */
     boolean answeringHead() {
         return active != null ? active.isHead() : errorAnswersHead;
@@ -259,7 +279,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** IO thread: the HTTP handlers leave; the decoder last, passing on the bytes it still holds. */
-    private static void removeCodec(io.netty.channel.ChannelPipeline pipeline) {
+    private static void removeCodec(ChannelPipeline pipeline) {
         if (pipeline.get(ResponseEncoder.class) != null) pipeline.remove(ResponseEncoder.class);
         if (pipeline.get(HttpRequestDecoder.class) != null) pipeline.remove(HttpRequestDecoder.class);
     }

@@ -11,7 +11,7 @@ import io.netty.handler.codec.http.HttpRequestDecoder;
  * <pre>
  *   bytes ─▶ HttpRequestDecoder (parse, limits on request line and headers; CL+TE refused)
  *         ─▶ HttpRequestHandler (body, timeouts, order) ─▶ worker pool
- *   bytes ◀─ ResponseEncoder (streamed responses, errors) ◀─ HttpRequestHandler
+ *   bytes ◀─ ResponseEncoder (every other response) ◀─ HttpRequestHandler
  *         ◀─────────────────── ready-made responses (ResponseHead), past the encoder
  * </pre>
  */

@@ -33,6 +33,7 @@ public final class ResponseHead {
 
     /** {@code status} is 100..999. */
     public ResponseHead(int status) {
+        if (status < 100 || status > 999) throw new IllegalArgumentException("status " + status + " is not 100..999");
         this.status = status;
         byte[] line = statusLine(status);
         bytes = new byte[line.length + 192];

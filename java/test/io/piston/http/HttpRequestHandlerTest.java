@@ -296,6 +296,67 @@ class HttpRequestHandlerTest {
     }
 
     @Test
+    void readyMadeResponseKeepsTheAppsContentLength() {
+        open(ServerConfig.builder().build(), exchange -> {
+            ResponseHead head = new ResponseHead(200);
+            byte[] length = "5".getBytes(StandardCharsets.US_ASCII);
+            head.add(io.netty.util.AsciiString.of("Content-Length"), length, 0, length.length);
+            exchange.respond(head, Unpooled.copiedBuffer("hello", StandardCharsets.UTF_8));
+        }, Runnable::run);
+        send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertEquals("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", output());
+    }
+
+    /** Workers that run nothing until the test says so: requests stay in flight. */
+    private final List<Runnable> held = new ArrayList<>();
+
+    private void runHeld() {
+        held.remove(0).run();
+        channel.runPendingTasks();
+    }
+
+    @Test
+    void tooManyPipelinedRequestsGet503AfterTheOthersAndClose() {
+        open(ServerConfig.builder().build(), echo, held::add);
+        int sent = HttpRequestHandler.MAX_QUEUED + 5;
+        send("GET /r HTTP/1.1\r\nHost: x\r\n\r\n".repeat(sent));
+        StringBuilder out = new StringBuilder(output());
+        while (!held.isEmpty()) {
+            runHeld();
+            out.append(drainOutbound());
+        }
+        String all = out.toString();
+        // the one in flight and the MAX_QUEUED queued behind it are answered, then the 503 ends it
+        assertEquals(HttpRequestHandler.MAX_QUEUED + 1, all.split("HTTP/1.1 200 OK", -1).length - 1, all);
+        assertTrue(all.endsWith("503 Service Unavailable\n"), all.substring(Math.max(0, all.length() - 300)));
+        assertFalse(channel.isOpen());
+    }
+
+    @Test
+    void continueForAPipelinedRequestWaitsForTheResponseBeforeIt() {
+        open(ServerConfig.builder().build(), echo, held::add);
+        send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+        assertEquals("", output()); // /a is with the app: no 100 yet, it would read as /a's
+        runHeld();
+        String out = output();
+        assertTrue(out.endsWith("GET /a 0HTTP/1.1 100 Continue\r\n\r\n"), out);
+        send("abc");
+        runHeld();
+        assertTrue(output().endsWith("POST /b 3"));
+    }
+
+    @Test
+    void rejectedHeadRequestGetsNoBody() {
+        open();
+        send("HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
+        String out = output();
+        assertTrue(out.startsWith("HTTP/1.1 413 "), out);
+        assertTrue(out.endsWith("\r\n\r\n"), out);
+        assertFalse(channel.isOpen());
+    }
+
+    @Test
     void appFailureBeforeRespondingIs500() {
         open(ServerConfig.builder().build(), exchange -> { throw new IllegalStateException("boom"); }, Runnable::run);
         send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
