@@ -57,7 +57,6 @@ public final class HelloCeilingServer {
     private static final byte[] TEXT_HTML = ascii("text/html");
     private static final byte[] TWELVE = ascii("12");
     private static final byte[] KEEP_ALIVE = ascii("keep-alive");
-    private static final byte[] CLOSE = ascii("close");
     private static final HttpHeaders NO_TRAILERS = new ReadOnlyHttpHeaders(false);
 
     /** One per connection: remembers the current request's version and keep-alive decision. */
@@ -100,7 +99,7 @@ public final class HelloCeilingServer {
             ResponseHead response = new ResponseHead(200);
             response.add(CONTENT_TYPE, TEXT_HTML, 0, TEXT_HTML.length);
             response.add(CONTENT_LENGTH, TWELVE, 0, TWELVE.length);
-            if (!keepAlive) response.add(HttpHeaderNames.CONNECTION, CLOSE, 0, CLOSE.length);
+            if (!keepAlive) response.addConnectionClose();
             else if (version == HttpVersion.HTTP_1_0) response.add(HttpHeaderNames.CONNECTION, KEEP_ALIVE, 0, KEEP_ALIVE.length);
             ByteBuf res = response.finish(ctx.alloc(), head ? Unpooled.EMPTY_BUFFER : BODY.duplicate());
             if (keepAlive) {

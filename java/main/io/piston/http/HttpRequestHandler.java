@@ -113,7 +113,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     private void onRequest(HttpRequest request) {
         cancelTimer();
         if (discarding) return;
-        boolean head = HttpMethod.HEAD.equals(request.method());
+        boolean head = isHead(request);
         DecoderResult result = request.decoderResult();
         if (result.isFailure()) {
             reject(statusFor(result.cause()), String.valueOf(result.cause().getMessage()), head);
@@ -153,7 +153,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             if (readingBody.size() + content.content().readableBytes() > server.config.maxBody) {
                 readingBody.discard();
                 readingBody = null;
-                reject(413, "chunked body over the limit of " + server.config.maxBody, readingHead());
+                reject(413, "chunked body over the limit of " + server.config.maxBody, isHead(readingRequest));
                 return;
             }
             readingBody.append(content.content());
@@ -171,7 +171,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             Log.error("could not store request body", e);
             readingBody.discard();
             readingBody = null;
-            reject(500, "could not store request body: " + e.getMessage(), readingHead());
+            reject(500, "could not store request body: " + e.getMessage(), isHead(readingRequest));
         }
     }
 
@@ -186,8 +186,9 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         dispatchNext();
     }
 
-    private boolean readingHead() {
-        return readingRequest != null && HttpMethod.HEAD.equals(readingRequest.method());
+    /** Whether {@code request} (null: none) is a HEAD request, whose answer has no body. */
+    private static boolean isHead(HttpRequest request) {
+        return request != null && HttpMethod.HEAD.equals(request.method());
     }
 
     private static int statusFor(Throwable cause) {
@@ -230,7 +231,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             active = null;
             next.body.discard();
             Log.warn("all workers busy and the queue is full: 503 for " + next.request.method() + " " + next.request.uri());
-            sendError(503, false, HttpMethod.HEAD.equals(next.request.method()));
+            sendError(503, false, isHead(next.request));
             dispatchNext();
         }
     }

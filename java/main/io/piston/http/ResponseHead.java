@@ -73,7 +73,8 @@ public final class ResponseHead {
         add(HttpHeaderNames.CONTENT_LENGTH, digits, 0, digits.length);
     }
 
-    void addConnectionClose() {
+    /** Appends "Connection: close": the connection ends with this response. */
+    public void addConnectionClose() {
         add(HttpHeaderNames.CONNECTION, CLOSE, 0, CLOSE.length);
     }
 

@@ -12,6 +12,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.util.AsciiString;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.piston.server.ServerConfig;
 import java.nio.charset.StandardCharsets;
@@ -45,6 +46,11 @@ class HttpRequestHandlerTest {
         channel = new EmbeddedChannel(new HttpRequestDecoder(HttpServerInitializer.decoderConfig(config)),
                 new ResponseEncoder(requests::answeringHead), requests);
         return channel;
+    }
+
+    /** Default limits, the app run at once on the test thread. */
+    private EmbeddedChannel open(Application app) {
+        return open(ServerConfig.builder().build(), app, Runnable::run);
     }
 
     private EmbeddedChannel open() {
@@ -233,13 +239,13 @@ class HttpRequestHandlerTest {
     private final Application readyMade = exchange -> {
         ResponseHead head = new ResponseHead(200);
         byte[] type = "text/plain".getBytes(StandardCharsets.US_ASCII);
-        head.add(io.netty.util.AsciiString.of("Content-Type"), type, 0, type.length);
+        head.add(AsciiString.of("Content-Type"), type, 0, type.length);
         exchange.respond(head, Unpooled.copiedBuffer("ready " + exchange.request().uri(), StandardCharsets.UTF_8));
     };
 
     @Test
     void readyMadeResponsesGoOutAsWrittenWithTheirLength() {
-        open(ServerConfig.builder().build(), readyMade, Runnable::run);
+        open(readyMade);
         send("GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n");
         assertEquals("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length: 10\r\n\r\nready /one"
                 + "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length: 10\r\n\r\nready /two", output());
@@ -248,7 +254,7 @@ class HttpRequestHandlerTest {
 
     @Test
     void readyMadeResponseClosesWhenTheClientAskedTo() {
-        open(ServerConfig.builder().build(), readyMade, Runnable::run);
+        open(readyMade);
         send("GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         assertEquals("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length: 11\r\nconnection: close\r\n\r\n"
                 + "ready /last", output());
@@ -258,23 +264,23 @@ class HttpRequestHandlerTest {
     @Test
     void readyMadeResponseWithALargeBodySendsItWhole() {
         String big = "x".repeat(ResponseHead.MERGE_BODY * 3 + 7);
-        open(ServerConfig.builder().build(), exchange -> {
+        open(exchange -> {
             ResponseHead head = new ResponseHead(201);
             exchange.respond(head, Unpooled.directBuffer().writeBytes(big.getBytes(StandardCharsets.US_ASCII)));
-        }, Runnable::run);
+        });
         send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         assertEquals("HTTP/1.1 201 Created\r\ncontent-length: " + big.length() + "\r\n\r\n" + big, output());
     }
 
     @Test
     void streamedAnswerToHeadHasNoBodyEvenWhenChunked() {
-        open(ServerConfig.builder().build(), exchange -> {
+        open(exchange -> {
             HttpHeaders headers = DefaultHttpHeadersFactory.headersFactory().newHeaders();
             headers.set("Transfer-Encoding", "chunked");
             exchange.begin(200, headers);
             exchange.write(Unpooled.copiedBuffer("ignored", StandardCharsets.UTF_8));
             exchange.end();
-        }, Runnable::run);
+        });
         send("HEAD /s HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
         String out = output();
         int second = out.indexOf("HTTP/1.1 200", 1);
@@ -297,12 +303,12 @@ class HttpRequestHandlerTest {
 
     @Test
     void readyMadeResponseKeepsTheAppsContentLength() {
-        open(ServerConfig.builder().build(), exchange -> {
+        open(exchange -> {
             ResponseHead head = new ResponseHead(200);
             byte[] length = "5".getBytes(StandardCharsets.US_ASCII);
-            head.add(io.netty.util.AsciiString.of("Content-Length"), length, 0, length.length);
+            head.add(AsciiString.of("Content-Length"), length, 0, length.length);
             exchange.respond(head, Unpooled.copiedBuffer("hello", StandardCharsets.UTF_8));
-        }, Runnable::run);
+        });
         send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         assertEquals("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", output());
     }
@@ -358,7 +364,7 @@ class HttpRequestHandlerTest {
 
     @Test
     void appFailureBeforeRespondingIs500() {
-        open(ServerConfig.builder().build(), exchange -> { throw new IllegalStateException("boom"); }, Runnable::run);
+        open(exchange -> { throw new IllegalStateException("boom"); });
         send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         assertTrue(output().startsWith("HTTP/1.1 500 "));
         assertNull(channel.readOutbound());
