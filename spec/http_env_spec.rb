@@ -79,6 +79,12 @@ RSpec.describe "the Rack env" do
       .to include("path" => "/p", "query" => "q=1")
   end
 
+  it "takes the host from an absolute-form target's authority rather than from Host" do
+    seen = report("GET http://user@target.example:8081/p HTTP/1.1\r\nHost: other.example\r\n\r\n")
+    expect(seen).to include("server_name" => "target.example", "server_port" => "8081", "path" => "/p")
+    expect(seen["http"]).to include("HTTP_HOST" => "target.example:8081")
+  end
+
   it "moves Content-Type and Content-Length out of HTTP_*" do
     seen = report("POST /f HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello")
     expect(seen).to include("content_type" => "text/plain", "content_length" => "5", "body_size" => 5,

@@ -48,6 +48,12 @@ RSpec.describe "responses" do
     when "/length"
       value = { "given" => "5", "nil" => nil, "empty" => [] }.fetch(env["QUERY_STRING"])
       [200, { "content-length" => value }, ["hello"]]
+    when "/length-lies"
+      # The declared length and the body disagree: "short" / "long" Array bodies, and streamed
+      # ("each-short", "each-long") ones.
+      kind = env["QUERY_STRING"]
+      body = kind.start_with?("each") ? TrackedBody.new(kind, %w[ab cd]) : [kind.end_with?("short") ? "short" : "longer"]
+      [200, { "content-length" => kind.end_with?("short") ? "100" : "3" }, body]
     when "/no-content" then [204, { "content-length" => "0" }, TrackedBody.new("204", [])]
     when "/not-modified" then [304, {}, []]
     when "/cookies"
@@ -55,6 +61,7 @@ RSpec.describe "responses" do
       [200, { "set-cookie" => cookies, "content-type" => "text/plain" }, ["ok"]]
     when "/crlf-value" then [200, { "x-bad" => "a\r\nInjected: yes" }, ["no"]]
     when "/lf-name" then [200, { "x-bad\nInjected" => "yes" }, ["no"]]
+    when "/crlf-name" then [200, { "x-bad\r\n2026-01-01 00:00:00.000 INFO [forged] x" => "yes" }, ["no"]]
     when "/nul-value" then [200, { "x-bad" => "a\0b" }, ["no"]]
     when "/raise" then raise "app failed on purpose"
     when "/not-a-response" then :nonsense
@@ -114,6 +121,35 @@ RSpec.describe "responses" do
     end
   end
 
+  {
+    "an Array body shorter" => ["short", "short"],
+    "an Array body longer" => ["long", "lon"],
+    "an each body shorter" => ["each-short", "abcd"],
+    "an each body longer" => ["each-long", "abc"]
+  }.each do |what, (kind, sent)|
+    it "sends no more than the app's Content-Length and closes when #{what} than it declares" do
+      log = capture_log do
+        RawHttp.open("127.0.0.1", @server.port, timeout: 10) do |http|
+          http.request("GET /length-lies?#{kind} HTTP/1.1\r\nHost: h\r\n\r\n")
+          head = http.read_head
+          expect(head.status).to eq(200)
+          # The connection ends with this response: nothing after the declared bytes can be
+          # taken for the start of another response.
+          expect(http.read_to_eof).to eq(sent)
+        end
+      end
+      expect(log).to include("app declared Content-Length").and include("/length-lies?#{kind}")
+    end
+  end
+
+  it "keeps the connection when a HEAD response declares the GET body's length" do
+    RawHttp.open("127.0.0.1", @server.port, timeout: 10) do |http|
+      http.request("HEAD /length-lies?short HTTP/1.1\r\nHost: h\r\n\r\n")
+      expect(http.read_response["content-length"]).to eq("100")
+      expect(http.get("/array").body).to eq("hello world")
+    end
+  end
+
   it "sends an each body chunked and closes it" do
     res = get("/each")
     expect(res.chunked?).to be(true)
@@ -169,12 +205,17 @@ RSpec.describe "responses" do
     expect(res.headers.values("set-cookie")).to eq(["a=1", "b=2"])
   end
 
-  %w[/crlf-value /lf-name /nul-value].each do |path|
+  %w[/crlf-value /lf-name /crlf-name /nul-value].each do |path|
     it "refuses a response header with CR, LF or NUL (#{path}) with a 500 and injects nothing" do
-      res = get(path)
+      res = nil
+      log = capture_log { res = get(path) }
       expect(res.status).to eq(500)
       expect(res.headers).not_to include("injected")
       expect(res.headers).not_to include("x-bad")
+      # The log says which header, with its CR and LF escaped: no forged line in the log either.
+      expect(log).to include("refused the app's response to GET #{path}")
+      expect(log.lines.size).to eq(1)
+      expect(log).not_to include("\r")
     end
   end
 

@@ -61,6 +61,9 @@ module Piston
         o.on("--header-timeout SECONDS", Float, "Time a client has to send its headers (default 20)") do |v|
           options[:header_timeout] = v
         end
+        o.on("--body-timeout SECONDS", Float, "Time a client has to send its body, plus 1 s per 16k received (default 20)") do |v|
+          options[:body_timeout] = v
+        end
         o.on("--idle-timeout SECONDS", Float, "Keep-alive idle timeout (default 20)") { |v| options[:idle_timeout] = v }
         o.on("--shutdown-timeout SECONDS", Float, "Grace period for requests at stop (default 10)") do |v|
           options[:shutdown_timeout] = v

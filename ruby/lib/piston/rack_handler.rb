@@ -25,6 +25,7 @@ module Piston
       "MaxRequestLine" => [:max_request_line, :size, "Longest request line (default 8k; larger gets 414)"],
       "MaxHeaderSize" => [:max_header_size, :size, "Largest header block (default 16k; larger gets 431)"],
       "HeaderTimeout" => [:header_timeout, :seconds, "Seconds a client has to send its headers (default 20)"],
+      "BodyTimeout" => [:body_timeout, :seconds, "Seconds a client has to send its body, plus 1 per 16k received (default 20)"],
       "IdleTimeout" => [:idle_timeout, :seconds, "Keep-alive idle timeout in seconds (default 20)"],
       "WriteTimeout" => [:write_timeout, :seconds, "Seconds a response write may stall (default 60)"],
       "ShutdownTimeout" => [:shutdown_timeout, :seconds, "Seconds requests get to finish at stop (default 10)"],

@@ -25,6 +25,7 @@ module Piston
       max_request_line: [:maxRequestLine, :Integer],
       max_header_size: [:maxHeaderSize, :Integer],
       header_timeout: [:headerTimeout, SECONDS],
+      body_timeout: [:bodyTimeout, SECONDS],
       idle_timeout: [:idleTimeout, SECONDS],
       write_timeout: [:writeTimeout, SECONDS],
       shutdown_timeout: [:shutdownTimeout, SECONDS],

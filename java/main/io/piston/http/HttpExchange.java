@@ -44,6 +44,9 @@ public final class HttpExchange {
     private boolean chunked;
     private int status;
     private long bytesSent;
+    /** A streamed response's Content-Length, which its body may not pass; -1 for none. */
+    private long declaredLength = -1;
+    private boolean lengthMismatchLogged;
     private List<Runnable> onFinished;
     private Object attachment;
 
@@ -108,6 +111,8 @@ public final class HttpExchange {
             headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
         } else if (!hasContentLength) {
             headers.setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+        } else if (!isHead()) {
+            content = holdToDeclaredLength(headers, content);
         }
         decideKeepAlive(headers);
         ByteBuf payload = content;
@@ -125,6 +130,23 @@ public final class HttpExchange {
             connection.exchangeDone(this, keepAlive);
         });
         finished();
+    }
+
+    /**
+     * A whole body checked against the app's Content-Length: one that is not a single plain
+     * number becomes the body's length; a body longer than declared is cut to it, and on any
+     * mismatch the connection closes after this response.
+     */
+    private ByteBuf holdToDeclaredLength(HttpHeaders headers, ByteBuf content) {
+        long declared = ContentLength.declared(this, headers);
+        if (declared < 0) {
+            headers.setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+        } else if (declared != content.readableBytes()) {
+            ContentLength.logMismatch(this, declared, content.readableBytes());
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            return ContentLength.cut(content, declared);
+        }
+        return content;
     }
 
     /**
@@ -151,6 +173,12 @@ public final class HttpExchange {
         }
         status = head.status();
         keepAlive = connection.mayKeepAlive(request);
+        long declared = head.declaredLength();
+        if (declared >= 0 && declared != content.readableBytes()) {
+            ContentLength.logMismatch(this, declared, content.readableBytes());
+            content = ContentLength.cut(content, declared);
+            keepAlive = false;
+        }
         bytesSent = content.readableBytes();
         if (!head.hasContentLength()) head.addContentLength(bytesSent);
         if (!keepAlive) head.addConnectionClose();
@@ -172,6 +200,10 @@ public final class HttpExchange {
         status = statusCode;
         boolean bodyless = bodyless(statusCode) || isHead();
         if (bodyless(statusCode)) headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+        if (!bodyless && headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            declaredLength = ContentLength.declared(this, headers);
+            if (declaredLength < 0) headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+        }
         if (!bodyless && !headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
             if (request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
                 headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
@@ -208,6 +240,11 @@ public final class HttpExchange {
             throw new ClientGoneException("client closed the connection");
         }
         int n = chunk.readableBytes();
+        if (declaredLength >= 0 && n > declaredLength - bytesSent) {
+            lengthMismatch(bytesSent + n);
+            n = (int) (declaredLength - bytesSent);
+            chunk.writerIndex(chunk.readerIndex() + n);
+        }
         if (n == 0 || isHead() || bodyless(status)) {
             chunk.release();
             return;
@@ -221,6 +258,11 @@ public final class HttpExchange {
     public void sendFile(File file, long offset, long length) {
         checkStage(Stage.STREAMING);
         if (isHead() || bodyless(status) || length == 0) return;
+        if (declaredLength >= 0 && length > declaredLength - bytesSent) {
+            lengthMismatch(bytesSent + length);
+            length = declaredLength - bytesSent;
+            if (length == 0) return;
+        }
         bytesSent += length;
         ctx.channel().write(new DefaultFileRegion(file, offset, length));
         awaitWritable();
@@ -235,6 +277,7 @@ public final class HttpExchange {
             finished();
             return;
         }
+        if (declaredLength >= 0 && bytesSent != declaredLength) lengthMismatch(bytesSent);
         LastHttpContent last = LastHttpContent.EMPTY_LAST_CONTENT;
         boolean keep = keepAlive;
         ctx.channel().eventLoop().execute(() -> {
@@ -383,6 +426,14 @@ public final class HttpExchange {
             }
         }
         if (clientGone) throw new ClientGoneException("client closed the connection");
+    }
+
+    /** A streamed body broke its Content-Length: logged once, and the connection ends with this response. */
+    private void lengthMismatch(long actual) {
+        keepAlive = false;
+        if (lengthMismatchLogged) return;
+        lengthMismatchLogged = true;
+        ContentLength.logMismatch(this, declaredLength, actual);
     }
 
     private void decideKeepAlive(HttpHeaders headers) {

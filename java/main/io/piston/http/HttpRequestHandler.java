@@ -35,7 +35,7 @@ import java.util.concurrent.TimeUnit;
  * One per connection, on its IO thread. Takes decoded requests from the codec, enforces the
  * limits, collects each body, and hands complete requests one at a time to the worker pool, so
  * pipelined requests are answered in order. Also owns the connection's timers: the header
- * deadline (slowloris), the keep-alive idle timeout, and closing at graceful stop.
+ * deadline (slowloris), the body deadline, the keep-alive idle timeout, and closing at graceful stop.
  */
 final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     /** A complete request waiting for its turn, or an error to answer in its place (to a HEAD request: no body). */
@@ -47,6 +47,9 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
      * and is closed, so a client cannot make the server hold thousands of requests at once.
      */
     static final int MAX_QUEUED = 128;
+
+    /** Each this many bytes of a request body that arrive give the client one more second to send the rest. */
+    static final int BODY_BYTES_PER_SECOND = 16 * 1024;
 
     private final HttpServerContext server;
     private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
@@ -123,6 +126,11 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             reject(503, "more than " + MAX_QUEUED + " pipelined requests waiting", head);
             return;
         }
+        RequestRules.Violation violation = RequestRules.check(request);
+        if (violation != null) {
+            reject(violation.status(), violation.reason(), head);
+            return;
+        }
         long length;
         try {
             length = HttpUtil.getContentLength(request, -1L);
@@ -145,10 +153,19 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         }
         readingRequest = request;
         readingBody = new RequestBody(server.config.bodyMemory, server.config.tempDir, length);
+        // A request with no body is complete with the content that follows at once; one with a
+        // body gets the body timeout, from now or, if it waits for a 100, from when that goes out.
+        if ((length > 0 || HttpUtil.isTransferEncodingChunked(request)) && !continuePending) armBodyTimer();
     }
 
     private void onContent(HttpContent content) {
         if (discarding || readingBody == null) return;
+        if (content.decoderResult().isFailure()) {
+            // A bad chunk size, chunk data past its size, a bad trailer: the decoder ends the
+            // body early with this failure, and the app must not see the truncated body.
+            reject(400, "malformed request body: " + content.decoderResult().cause().getMessage(), isHead(readingRequest));
+            return;
+        }
         try {
             if (readingBody.size() + content.content().readableBytes() > server.config.maxBody) {
                 readingBody.discard();
@@ -165,7 +182,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
                 if (waiting.size() >= server.config.pipelineDepth) ctx.channel().config().setAutoRead(false);
                 dispatchNext();
             } else {
-                armTimer(server.config.headerTimeout, true);
+                extendBodyTimer(content.content().readableBytes());
             }
         } catch (IOException e) {
             Log.error("could not store request body", e);
@@ -206,6 +223,10 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
                 // the final responses to the requests before it, as interim responses must.
                 continuePending = false;
                 sendContinue();
+                armBodyTimer();
+            } else if (readingRequest != null && timerArmed && timer == null) {
+                // The body deadline passed while a response was in flight: check it now.
+                scheduleTimer(Math.max(0, timerDeadline - System.nanoTime()));
             }
             if (server.stopping() && readingRequest == null) {
                 ctx.close();
@@ -447,5 +468,18 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
 
     private void cancelTimer() {
         timerArmed = false;
+    }
+
+    /**
+     * The body's deadline: the body timeout from now, moved later by each piece that arrives
+     * in proportion to its size ({@link #BODY_BYTES_PER_SECOND}), so an upload at a fair rate
+     * always finishes and a body trickled a byte at a time cannot hold the connection for ever.
+     */
+    private void armBodyTimer() {
+        armTimer(server.config.bodyTimeout, true);
+    }
+
+    private void extendBodyTimer(int bytes) {
+        if (timerArmed) timerDeadline += bytes * (1_000_000_000L / BODY_BYTES_PER_SECOND);
     }
 }

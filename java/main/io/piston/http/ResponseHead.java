@@ -13,7 +13,8 @@ import java.nio.charset.StandardCharsets;
  * serves the request, for {@link HttpExchange#respond(ResponseHead, ByteBuf)}: the IO thread then
  * sends it as it is, with no encoding of its own. The caller checks names and values for CR, LF
  * and NUL before adding them. Notes the headers the exchange has to know of: a Content-Length,
- * and Connection or Transfer-Encoding, which only the general path handles.
+ * and Connection, Transfer-Encoding or a Content-Length that is not one plain number, which
+ * only the general path handles.
  */
 public final class ResponseHead {
     /** Bodies up to this size are copied behind the head, so head and body leave in one buffer. */
@@ -29,6 +30,8 @@ public final class ResponseHead {
     private byte[] bytes;
     private int length;
     private boolean hasContentLength;
+    /** The Content-Length the app declared, or -1. */
+    private long declaredLength = -1;
     private boolean needsGeneralPath;
 
     /** {@code status} is 100..999. */
@@ -43,10 +46,13 @@ public final class ResponseHead {
 
     public int status() { return status; }
 
-    /** Whether the headers include one the exchange must rewrite (Connection, Transfer-Encoding). */
+    /** Whether the headers include one the exchange must rewrite (Connection, Transfer-Encoding, an odd Content-Length). */
     public boolean needsGeneralPath() { return needsGeneralPath; }
 
     boolean hasContentLength() { return hasContentLength; }
+
+    /** The Content-Length value added, or -1 when there is none. */
+    long declaredLength() { return declaredLength; }
 
     /** Appends {@code name: value}; the value is {@code count} bytes of {@code value} from {@code start}. */
     public void add(AsciiString name, byte[] value, int start, int count) {
@@ -61,7 +67,11 @@ public final class ResponseHead {
         bytes[length++] = '\r';
         bytes[length++] = '\n';
         if (name.contentEqualsIgnoreCase(HttpHeaderNames.CONTENT_LENGTH)) {
+            // A second one, or one that is not a plain number: the general path checks it.
+            if (hasContentLength) needsGeneralPath = true;
             hasContentLength = true;
+            declaredLength = ContentLength.parse(value, start, count);
+            if (declaredLength < 0) needsGeneralPath = true;
         } else if (name.contentEqualsIgnoreCase(HttpHeaderNames.CONNECTION)
                 || name.contentEqualsIgnoreCase(HttpHeaderNames.TRANSFER_ENCODING)) {
             needsGeneralPath = true;

@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import io.piston.http.HttpExchange;
 import io.piston.http.RequestBody;
+import io.piston.http.RequestRules;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
@@ -84,6 +85,12 @@ final class RackEnvBuilder {
                 request.protocolVersion().equals(HttpVersion.HTTP_1_0) ? keys.http10 : keys.http11);
         env.fastASet(keys.remoteAddr, remoteAddr(exchange));
         AsciiString host = setHeaders(env, request, exchange.body());
+        String authority = RequestRules.authorityOf(request.uri());
+        if (authority != null) {
+            // An absolute-form target's authority wins over Host (RFC 9112 §3.2.2).
+            host = AsciiString.of(authority);
+            env.fastASet(keys.httpHost, binary(host));
+        }
         setServerNameAndPort(env, host, exchange);
         env.fastASet(keys.rackInput, input(ctx, exchange));
         env.fastASet(keys.rackResponseFinished, RubyArray.newArray(runtime));

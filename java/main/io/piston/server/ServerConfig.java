@@ -19,6 +19,7 @@ import java.time.Duration;
  * maxRequestLine     8 KiB       longer request line gets 414
  * maxHeaderSize      16 KiB      larger header block gets 431
  * headerTimeout      20 s        a client must send its request headers within this (slowloris)
+ * bodyTimeout        20 s        a client must send its request body within this, plus 1 s per 16 KiB received
  * idleTimeout        20 s        keep-alive connection closed after this long without a request
  * writeTimeout       60 s        a response stalled this long by a client that does not read is cut
  * shutdownTimeout    10 s        graceful stop waits this long for requests in flight
@@ -38,6 +39,7 @@ public final class ServerConfig {
     public final int maxRequestLine;
     public final int maxHeaderSize;
     public final Duration headerTimeout;
+    public final Duration bodyTimeout;
     public final Duration idleTimeout;
     public final Duration writeTimeout;
     public final Duration shutdownTimeout;
@@ -58,6 +60,7 @@ public final class ServerConfig {
         maxRequestLine = b.maxRequestLine;
         maxHeaderSize = b.maxHeaderSize;
         headerTimeout = b.headerTimeout;
+        bodyTimeout = b.bodyTimeout;
         idleTimeout = b.idleTimeout;
         writeTimeout = b.writeTimeout;
         shutdownTimeout = b.shutdownTimeout;
@@ -74,7 +77,8 @@ public final class ServerConfig {
         Builder b = new Builder();
         b.host = host; b.port = port; b.threads = threads; b.ioThreads = ioThreads; b.queue = queue;
         b.maxBody = maxBody; b.bodyMemory = bodyMemory; b.maxRequestLine = maxRequestLine;
-        b.maxHeaderSize = maxHeaderSize; b.headerTimeout = headerTimeout; b.idleTimeout = idleTimeout;
+        b.maxHeaderSize = maxHeaderSize; b.headerTimeout = headerTimeout; b.bodyTimeout = bodyTimeout;
+        b.idleTimeout = idleTimeout;
         b.writeTimeout = writeTimeout; b.shutdownTimeout = shutdownTimeout;
         b.pipelineDepth = pipelineDepth; b.accessLog = accessLog; b.environment = environment;
         return b;
@@ -92,6 +96,7 @@ public final class ServerConfig {
         private int maxRequestLine = 8 * 1024;
         private int maxHeaderSize = 16 * 1024;
         private Duration headerTimeout = Duration.ofSeconds(20);
+        private Duration bodyTimeout = Duration.ofSeconds(20);
         private Duration idleTimeout = Duration.ofSeconds(20);
         private Duration writeTimeout = Duration.ofSeconds(60);
         private Duration shutdownTimeout = Duration.ofSeconds(10);
@@ -109,6 +114,7 @@ public final class ServerConfig {
         public Builder maxRequestLine(int v) { maxRequestLine = v; return this; }
         public Builder maxHeaderSize(int v) { maxHeaderSize = v; return this; }
         public Builder headerTimeout(Duration v) { headerTimeout = v; return this; }
+        public Builder bodyTimeout(Duration v) { bodyTimeout = v; return this; }
         public Builder idleTimeout(Duration v) { idleTimeout = v; return this; }
         public Builder writeTimeout(Duration v) { writeTimeout = v; return this; }
         public Builder shutdownTimeout(Duration v) { shutdownTimeout = v; return this; }
@@ -126,7 +132,7 @@ public final class ServerConfig {
             require(maxRequestLine >= 64, "maxRequestLine must be at least 64");
             require(maxHeaderSize >= 256, "maxHeaderSize must be at least 256");
             require(pipelineDepth >= 1, "pipelineDepth must be at least 1");
-            for (Duration d : new Duration[] {headerTimeout, idleTimeout, writeTimeout, shutdownTimeout}) {
+            for (Duration d : new Duration[] {headerTimeout, bodyTimeout, idleTimeout, writeTimeout, shutdownTimeout}) {
                 require(d != null && !d.isNegative() && !d.isZero(), "timeouts must be positive");
             }
             return new ServerConfig(this);
