@@ -18,9 +18,10 @@ Gem::Specification.new do |s|
                   "the app runs in the calling JRuby. Works with rackup (-s piston), rails server -u piston " \
                   "and Sinatra's `set :server, \"piston\"`."
   s.authors = ["Piston contributors"]
+  s.license = "MIT"
   s.required_ruby_version = ">= 2.6"
 
-  s.files = Dir["lib/**/*.rb", "lib/piston/jars/piston_core.jar", "exe/piston"].sort
+  s.files = Dir["lib/**/*.rb", "lib/piston/jars/piston_core.jar", "exe/piston", "LICENSE", "CHANGELOG.md"].sort
   s.require_paths = ["lib"]
   s.bindir = "exe"
   s.executables = ["piston"]
