@@ -623,3 +623,84 @@ RSpec.describe "rack.upgrade WebSockets without deflate" do
     c.close_socket
   end
 end
+
+RSpec.describe "a WebSocket client that floods pings and never reads" do
+  def events
+    UpgradeWsSpec::EVENTS
+  end
+
+  def event(id, timeout: 10)
+    deadline = Time.now + timeout
+    loop do
+      left = deadline - Time.now
+      raise "no event for #{id} within #{timeout}s" if left <= 0
+
+      e = Timeout.timeout(left) { events.pop }
+      return e if e[0] == id
+    end
+  end
+
+  def now
+    Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  end
+
+  # Sends masked 125-byte pings for at most `seconds` or `limit` bytes; returns [bytes sent,
+  # whether the socket stayed unwritable for `stall` seconds: the server stopped reading].
+  def flood(socket, seconds: 10, limit: 48 * 1024 * 1024, stall: 1.5)
+    chunk = RawWebSocket.frame(:ping, "p" * 125) * 64
+    pending = chunk.dup
+    sent = 0
+    deadline = now + seconds
+    progress = now
+    while now < deadline && sent < limit
+      n = socket.write_nonblock(pending, exception: false)
+      if n == :wait_writable
+        return [sent, true] if now - progress > stall
+
+        IO.select(nil, [socket], nil, 0.1)
+        next
+      end
+      sent += n
+      progress = now
+      pending = pending.byteslice(n..)
+      pending = chunk.dup if pending.empty?
+    end
+    [sent, false]
+  end
+
+  it "stops reading from it, closes it as a slow client, and the others do not notice", timeout: 60 do
+    limit = 256 * 1024
+    srv = serve(UpgradeWsSpec::APP, threads: 4, ping_interval: 1, max_outbound_bytes: limit)
+    events.clear
+    flooder = RawWebSocket.connect("127.0.0.1", srv.port, "/?id=pf")
+    expect(event("pf")[1]).to eq(:open)
+    address = "127.0.0.1:#{flooder.socket.local_address.ip_port}"
+    log = capture_log do
+      result = nil
+      thread = Thread.new { result = flood(flooder.socket) }
+      sleep 0.5
+      # Meanwhile another client gets an HTTP answer and a WebSocket echo promptly.
+      started = now
+      expect(RawHttp.get("127.0.0.1", srv.port, "/detect").status).to eq(200)
+      other = RawWebSocket.connect("127.0.0.1", srv.port, "/?id=other")
+      other.send_text("still there?")
+      expect(other.read_data).to eq("echo: still there?")
+      expect(now - started).to be < 2
+      thread.join(20)
+      sent, stalled = result
+      expect(stalled).to be(true), "the server kept reading: #{sent} bytes of pings taken"
+      expect(event("pf", timeout: 15)[1]).to eq(:close)
+      other.send_text("after")
+      expect(other.read_data).to eq("echo: after")
+      other.close_socket
+    end
+    lines = log.lines.grep(/slow client/)
+    expect(lines.size).to eq(1), log
+    expect(lines.first).to include("WARN", address)
+    # what the server held for the flooder stayed under its outbound limit
+    queued = lines.first[/(\d+) bytes queued/, 1]
+    expect(Integer(queued)).to be <= limit
+  ensure
+    flooder&.close_socket
+  end
+end

@@ -162,8 +162,11 @@ final class WebSocketConnection extends Connection {
                 || msg instanceof ContinuationWebSocketFrame) {
             onData((WebSocketFrame) msg);
         } else if (msg instanceof PingWebSocketFrame ping) {
-            if (closeSent) ping.release();
-            else ctx.writeAndFlush(new PongWebSocketFrame(ping.content()));
+            if (closeSent || !roomFor(2 + ping.content().readableBytes())) {
+                ping.release();
+            } else {
+                ctx.writeAndFlush(new PongWebSocketFrame(ping.content()));
+            }
         } else if (msg instanceof CloseWebSocketFrame close) {
             onPeerClose(close);
         } else {
@@ -213,6 +216,7 @@ final class WebSocketConnection extends Connection {
         }
         closeSent = true;
         closing();
+        if (!roomFor(4)) return;
         CloseWebSocketFrame echo = code < 0 ? new CloseWebSocketFrame(true, 0, Unpooled.EMPTY_BUFFER)
                 : new CloseWebSocketFrame(code, "");
         ctx.writeAndFlush(echo).addListener(ChannelFutureListener.CLOSE);
@@ -222,6 +226,7 @@ final class WebSocketConnection extends Connection {
     void closeGracefully(int code) {
         if (closeSent || !channel.isActive()) return;
         closeSent = true;
+        if (!roomFor(4)) return;
         ctx.writeAndFlush(new CloseWebSocketFrame(code, ""));
         closeTimer = ctx.executor().schedule(() -> {
             ctx.close();
@@ -237,6 +242,10 @@ final class WebSocketConnection extends Connection {
         closeSent = true;
         closing();
         Log.info("closing WebSocket " + channel.remoteAddress() + " with " + code + ": " + reason);
+        if (!fits(4 + reason.length())) { // nor does it read: the Close would only wait in the queue
+            ctx.close();
+            return;
+        }
         ctx.writeAndFlush(new CloseWebSocketFrame(code, reason)).addListener(ChannelFutureListener.CLOSE);
     }
 
@@ -244,12 +253,17 @@ final class WebSocketConnection extends Connection {
     void idle(long interval) {
         if (System.nanoTime() - lastReadNanos < interval || closeSent) return;
         if (pingOutstanding) {
+            if (!channel.isWritable()) { // reading paused: it has not read what it was sent for a whole interval
+                closeSlow("it has not read for " + TimeUnit.NANOSECONDS.toSeconds(interval) + " s; "
+                        + queuedBytes() + " bytes queued");
+                return;
+            }
             Log.info("closing WebSocket " + channel.remoteAddress() + ": no answer to a ping");
             ctx.close();
             return;
         }
         pingOutstanding = true;
-        ctx.writeAndFlush(new PingWebSocketFrame());
+        if (roomFor(2)) ctx.writeAndFlush(new PingWebSocketFrame());
     }
 
     @Override

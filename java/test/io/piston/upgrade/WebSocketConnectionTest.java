@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
@@ -14,7 +17,9 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.ReferenceCountUtil;
+import io.piston.server.Log;
 import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -257,5 +262,83 @@ class WebSocketConnectionTest {
         channel.runPendingTasks();
         assertEquals(List.of("open", "close"), recorder.calls);
         assertFalse(connection.sendMessage(new byte[] {1}, 0, 1, false, false));
+    }
+
+    // ---- a peer that makes the server write without reading ------------------------------------
+
+    /** Logs written while {@code body} runs, one entry per line. */
+    private static List<String> logLines(Runnable body) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Log.setStream(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        try {
+            body.run();
+        } finally {
+            Log.setStream(System.err);
+        }
+        String text = bytes.toString(StandardCharsets.UTF_8);
+        return text.isEmpty() ? List.of() : List.of(text.split("\n"));
+    }
+
+    /** {@code count} masked pings of {@code size} bytes, back to back, as one read. */
+    private static byte[] pings(int count, int size) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] one = frame(0x9, new byte[size], true, true, 0);
+        for (int i = 0; i < count; i++) out.write(one, 0, one.length);
+        return out.toByteArray();
+    }
+
+    /** Counts the frames in {@code bytes} (server frames: unmasked, payloads under 126 bytes). */
+    private static int frames(byte[] bytes, int opcode) {
+        int n = 0;
+        for (int at = 0; at + 1 < bytes.length; at += 2 + (bytes[at + 1] & 0x7f)) {
+            if ((bytes[at] & 0x0f) == opcode) n++;
+        }
+        return n;
+    }
+
+    @Test
+    void pongsCountAgainstTheOutboundLimitAndAFloodIsClosedAsSlow() {
+        open(UpgradeConfig.builder().maxMessage(1024).maxOutboundBytes(4096).build());
+        // One read of 100 pings: their pongs are queued until the read completes, 12.7 KB and more
+        List<String> log = logLines(() -> feed(pings(100, 125)));
+        assertFalse(channel.isActive(), "closed as a slow client");
+        int pongs = frames(drain(), 0xA);
+        assertTrue(pongs < 4096 / 127, "pongs past the limit were not queued: " + pongs);
+        assertEquals(1, log.size(), String.join("\n", log));
+        assertTrue(log.get(0).contains("WARN") && log.get(0).contains("slow client")
+                && log.get(0).contains(String.valueOf(channel.remoteAddress())), log.get(0));
+        assertEquals(List.of("open", "close"), recorder.calls);
+    }
+
+    @Test
+    void readingPausesWhileThePeerDoesNotReadAndResumesWhenItDoes() {
+        channel = null;
+        EmbeddedChannel ch = new EmbeddedChannel();
+        ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(1024, 2048));
+        // holds the server's writes in the outbound buffer, as a socket whose peer does not read
+        boolean[] valve = {false};
+        ch.pipeline().addFirst(new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void flush(ChannelHandlerContext ctx) {
+                if (valve[0]) ctx.flush();
+            }
+        });
+        channel = ch;
+        connection = new WebSocketConnection(channel, Runnable::run, UpgradeConfig.defaults(), recorder, live);
+        FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/");
+        request.headers().set("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+        ReferenceCountUtil.release(connection.handshake(request, DefaultHttpHeadersFactory.headersFactory().newHeaders()));
+        request.release();
+        connection.install(channel.pipeline());
+
+        feed(pings(30, 125));
+        assertFalse(channel.isWritable());
+        assertFalse(channel.config().isAutoRead(), "no reading while the peer does not read");
+        assertTrue(channel.isActive(), "still under the outbound limit");
+        valve[0] = true;
+        channel.flush();
+        assertTrue(channel.isWritable());
+        assertTrue(channel.config().isAutoRead(), "reading again once the peer reads");
+        assertEquals(30, frames(drain(), 0xA));
     }
 }
