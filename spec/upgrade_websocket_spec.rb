@@ -528,7 +528,14 @@ RSpec.describe "rack.upgrade WebSockets" do
         c.send_frame(:text, "x" * 3000, fin: false)
         c.send_frame(:continuation, "x" * 3000, fin: true)
       }, 1009],
-      "invalid UTF-8 in a text message" => [->(c) { c.send_frame(:text, "\xC3\x28".b) }, 1007]
+      "invalid UTF-8 in a text message" => [->(c) { c.send_frame(:text, "\xC3\x28".b) }, 1007],
+      "a Close with code 5000" => [->(c) { c.close(5000) }, 1002],
+      "a Close with code 65535" => [->(c) { c.close(65_535) }, 1002],
+      "a Close with code 1005" => [->(c) { c.close(1005) }, 1002],
+      "a Close with code 1015" => [->(c) { c.close(1015) }, 1002],
+      "a Close with code 2999" => [->(c) { c.close(2999) }, 1002],
+      "a Close with a 1-byte body" => [->(c) { c.send_frame(:close, "\x03".b) }, 1002],
+      "a Close reason that is not UTF-8" => [->(c) { c.close(1000, "\xC3\x28".b) }, 1007]
     }.each do |what, (act, code)|
       it "closes with #{code} on #{what}" do
         c = ws("/?id=fault")
@@ -594,6 +601,15 @@ RSpec.describe "rack.upgrade WebSockets" do
       payload = f.rsv == 4 ? Zlib::Inflate.new(-Zlib::MAX_WBITS).inflate(f.payload + "\x00\x00\xff\xff".b) : f.payload
       expect(payload).to eq("echo: squeeze me")
       c.close_socket
+    end
+
+    it "fails the connection with 1002 on RSV1 of a ping" do
+      c = ws("/?id=drsv", extensions: "permessage-deflate")
+      event("drsv")
+      c.send_frame(:ping, "abc", rsv: 4)
+      expect(c.read_close.close_code).to eq(1002)
+      expect(c.eof?(3)).to be(true)
+      expect(event("drsv")[1]).to eq(:close)
     end
   end
 

@@ -36,6 +36,8 @@ import io.netty.handler.codec.http.websocketx.extensions.compression.PerMessageD
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.piston.server.Log;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executor;
@@ -119,13 +121,26 @@ final class WebSocketConnection extends Connection {
         p.addLast("ws-flush", new FlushConsolidationHandler(256, true));
         p.addLast("ws-encoder", new WebSocket13FrameEncoder(false));
         encoderContext = p.context("ws-encoder");
-        p.addLast("ws-decoder", new WebSocket13FrameDecoder(decoder));
+        p.addLast("ws-decoder", new FrameDecoder(decoder));
         if (deflate != null) {
             p.addLast("ws-deflate", deflate.newExtensionEncoder());
             p.addLast("ws-inflate", deflate.newExtensionDecoder());
         }
         p.addLast("ws-utf8", new Utf8FrameValidator(true));
         p.addLast("ws", this);
+    }
+
+    /**
+     * Netty's decoder, leaving the body of a Close to {@link #onPeerClose}: Netty lets codes above
+     * 4999 through, and answers the codes it refuses without a Close frame.
+     */
+    private static final class FrameDecoder extends WebSocket13FrameDecoder {
+        FrameDecoder(WebSocketDecoderConfig config) {
+            super(config);
+        }
+
+        @Override
+        protected void checkCloseFrameBody(ChannelHandlerContext ctx, ByteBuf buffer) {}
     }
 
     @Override
@@ -162,7 +177,10 @@ final class WebSocketConnection extends Connection {
                 || msg instanceof ContinuationWebSocketFrame) {
             onData((WebSocketFrame) msg);
         } else if (msg instanceof PingWebSocketFrame ping) {
-            if (closeSent || !roomFor(2 + ping.content().readableBytes())) {
+            if (ping.rsv() != 0) {
+                ping.release();
+                fail(1002, "reserved bits set on a ping");
+            } else if (closeSent || !roomFor(2 + ping.content().readableBytes())) {
                 ping.release();
             } else {
                 ctx.writeAndFlush(new PongWebSocketFrame(ping.content()));
@@ -170,13 +188,20 @@ final class WebSocketConnection extends Connection {
         } else if (msg instanceof CloseWebSocketFrame close) {
             onPeerClose(close);
         } else {
+            // a pong; with permessage-deflate the decoder lets reserved bits through on it
+            boolean rsv = msg instanceof WebSocketFrame f && f.rsv() != 0;
             io.netty.util.ReferenceCountUtil.release(msg);
+            if (rsv) fail(1002, "reserved bits set on a pong");
         }
     }
 
     private void onData(WebSocketFrame frame) {
         try {
             if (closeSent) return;
+            if (frame.rsv() != 0) { // RSV1 of a compressed message is gone once inflated: what is left has no meaning
+                fail(1002, "reserved bits set on a data frame");
+                return;
+            }
             boolean continuation = frame instanceof ContinuationWebSocketFrame;
             int size = frame.content().readableBytes() + (assembling == null ? 0 : assembling.readableBytes());
             if (size > config.maxMessage) {
@@ -206,10 +231,20 @@ final class WebSocketConnection extends Connection {
         }
     }
 
-    /** The peer's Close: echo it (RFC 6455 5.5.1) unless it answers ours; then the server closes TCP. */
+    /**
+     * The peer's Close: echo it (RFC 6455 5.5.1) unless it answers ours; then the server closes TCP.
+     * A Close the peer may not send fails the connection (the decoder leaves its body to this).
+     */
     private void onPeerClose(CloseWebSocketFrame close) {
         int code = close.statusCode();
+        int error = close.rsv() != 0 ? 1002 : closeBodyError(close.content());
+        String problem = close.rsv() != 0 ? "reserved bits set on a Close" : error == 1007 ? "Close reason not in UTF-8"
+                : "Close of " + close.content().readableBytes() + " bytes with code " + code;
         close.release();
+        if (error != 0) {
+            fail(error, problem);
+            return;
+        }
         if (closeSent) {
             ctx.close();
             return;
@@ -220,6 +255,26 @@ final class WebSocketConnection extends Connection {
         CloseWebSocketFrame echo = code < 0 ? new CloseWebSocketFrame(true, 0, Unpooled.EMPTY_BUFFER)
                 : new CloseWebSocketFrame(code, "");
         ctx.writeAndFlush(echo).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /**
+     * 0 when the body of a peer's Close is valid: empty, or a code the peer may send (RFC 6455
+     * 7.4: 1000-1003, 1007-1014, 3000-4999) and a reason in UTF-8. Otherwise the code that fails
+     * the connection: 1007 for a reason that is not UTF-8 (RFC 6455 8.1), 1002 for the rest.
+     */
+    static int closeBodyError(ByteBuf body) {
+        int n = body.readableBytes();
+        if (n == 0) return 0;
+        if (n == 1) return 1002;
+        int code = body.getUnsignedShort(body.readerIndex());
+        boolean valid = code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014 || code >= 3000 && code <= 4999;
+        if (!valid) return 1002;
+        try {
+            StandardCharsets.UTF_8.newDecoder().decode(body.nioBuffer(body.readerIndex() + 2, n - 2));
+        } catch (CharacterCodingException e) {
+            return 1007;
+        }
+        return 0;
     }
 
     @Override
@@ -241,7 +296,7 @@ final class WebSocketConnection extends Connection {
         }
         closeSent = true;
         closing();
-        Log.info("closing WebSocket " + channel.remoteAddress() + " with " + code + ": " + reason);
+        Log.warn("closing WebSocket " + channel.remoteAddress() + " with " + code + ": " + reason);
         if (!fits(4 + reason.length())) { // nor does it read: the Close would only wait in the queue
             ctx.close();
             return;
@@ -284,7 +339,7 @@ final class WebSocketConnection extends Connection {
             // the decoder or the UTF-8 check already sent its Close frame (1002, 1007, 1009) and closes
             closeSent = true;
             closing();
-            Log.info("WebSocket " + channel.remoteAddress() + " broke the protocol: " + e.getMessage());
+            Log.warn("WebSocket " + channel.remoteAddress() + " broke the protocol: " + e.getMessage());
             if (closeTimer == null) {
                 closeTimer = ctx.executor().schedule(() -> {
                     ctx.close();

@@ -79,13 +79,20 @@ class WebSocketConnectionTest {
     private WebSocketConnection connection;
 
     private void open(UpgradeConfig config) {
+        open(config, null);
+    }
+
+    /** Opens a connection; {@code extensions} is the client's Sec-WebSocket-Extensions offer, or null. */
+    private void open(UpgradeConfig config, String extensions) {
         channel = new EmbeddedChannel();
         connection = new WebSocketConnection(channel, Runnable::run, config, recorder, live);
         FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/");
         request.headers().set("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+        if (extensions != null) request.headers().set("sec-websocket-extensions", extensions);
         HttpResponse head = connection.handshake(request, DefaultHttpHeadersFactory.headersFactory().newHeaders());
         assertEquals(101, head.status().code());
         assertEquals("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", head.headers().get("sec-websocket-accept"));
+        if (extensions != null) assertEquals("permessage-deflate", head.headers().get("sec-websocket-extensions"));
         ReferenceCountUtil.release(head);
         request.release();
         connection.install(channel.pipeline());
@@ -340,5 +347,76 @@ class WebSocketConnectionTest {
         assertTrue(channel.isWritable());
         assertTrue(channel.config().isAutoRead(), "reading again once the peer reads");
         assertEquals(30, frames(drain(), 0xA));
+    }
+
+    // ---- close frames (RFC 6455 5.5.1, 7.4) ----------------------------------------------------
+
+    private byte[] closeWith(int code, byte[] reason) {
+        byte[] body = new byte[2 + reason.length];
+        body[0] = (byte) (code >> 8);
+        body[1] = (byte) code;
+        System.arraycopy(reason, 0, body, 2, reason.length);
+        return frame(0x8, body, true, true, 0);
+    }
+
+    /** Opens a fresh connection, feeds it {@code bytes}, and returns what the server answered. */
+    private byte[] answerTo(byte[] bytes) {
+        if (channel != null) finish();
+        recorder.calls.clear();
+        open();
+        feed(bytes);
+        return drain();
+    }
+
+    @Test
+    void closeCodesThatMayNotBeSentFailTheConnectionWith1002() {
+        for (int code : new int[] {0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 32768, 65535}) {
+            byte[] out = answerTo(closeWith(code, new byte[0]));
+            assertTrue(out.length >= 4, "a Close frame for " + code);
+            assertEquals(1002, closeCode(out), "close code " + code);
+            assertFalse(channel.isActive(), "closed after " + code);
+            assertEquals(List.of("open", "close"), recorder.calls);
+        }
+    }
+
+    @Test
+    void closeCodesThatMayBeSentAreEchoed() {
+        for (int code : new int[] {1000, 1001, 1002, 1003, 1007, 1011, 1014, 3000, 4000, 4999}) {
+            assertEquals(code, closeCode(answerTo(closeWith(code, "bye".getBytes(StandardCharsets.UTF_8)))),
+                    "close code " + code);
+            assertFalse(channel.isActive());
+        }
+    }
+
+    @Test
+    void aOneByteCloseBodyFailsWith1002() {
+        byte[] out = answerTo(frame(0x8, new byte[] {0x03}, true, true, 0));
+        assertEquals(1002, closeCode(out));
+        assertFalse(channel.isActive());
+    }
+
+    @Test
+    void aCloseReasonThatIsNotUtf8FailsWith1007() {
+        byte[] out = answerTo(closeWith(1000, new byte[] {'o', 'k', (byte) 0xc3, 0x28}));
+        assertEquals(1007, closeCode(out));
+        assertFalse(channel.isActive());
+        out = answerTo(closeWith(1000, new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0x80})); // a UTF-16 surrogate
+        assertEquals(1007, closeCode(out));
+    }
+
+    // ---- permessage-deflate (RFC 7692) ---------------------------------------------------------
+
+    @Test
+    void rsv1OnAControlFrameFailsWith1002EvenWithDeflate() {
+        for (int opcode : new int[] {0x9, 0xA, 0x8}) {
+            if (channel != null) finish();
+            recorder.calls.clear();
+            open(UpgradeConfig.builder().maxMessage(1024).build(), "permessage-deflate");
+            byte[] payload = opcode == 0x8 ? new byte[] {0x03, (byte) 0xe8} : "abc".getBytes(StandardCharsets.UTF_8);
+            feed(frame(opcode, payload, true, true, 4));
+            byte[] out = drain();
+            assertEquals(1002, closeCode(out), "opcode " + opcode);
+            assertFalse(channel.isActive());
+        }
     }
 }
