@@ -611,6 +611,30 @@ RSpec.describe "rack.upgrade WebSockets" do
       expect(c.eof?(3)).to be(true)
       expect(event("drsv")[1]).to eq(:close)
     end
+
+    # max_message is 4096 in this group; data that does not compress makes frames a bit larger
+    it "applies max_message to the inflated message: at the limit accepted, past it 1009" do
+      rng = Random.new(42)
+      [4095, 4096].each do |size|
+        [("a" * size).b, rng.bytes(size)].each do |data|
+          c = ws("/?id=dmax", extensions: "permessage-deflate")
+          event("dmax")
+          deflater = Zlib::Deflate.new(Zlib::DEFAULT_COMPRESSION, -Zlib::MAX_WBITS)
+          c.send_frame(:binary, deflater.deflate(data, Zlib::SYNC_FLUSH)[0...-4], rsv: 4)
+          got = event("dmax")
+          expect([got[1], got[2].bytesize]).to eq([:message, size])
+          expect(got[2].b).to eq(data)
+          c.close_socket
+          expect(event("dmax")[1]).to eq(:close)
+        end
+      end
+      c = ws("/?id=dover", extensions: "permessage-deflate")
+      event("dover")
+      deflater = Zlib::Deflate.new(Zlib::DEFAULT_COMPRESSION, -Zlib::MAX_WBITS)
+      c.send_frame(:binary, deflater.deflate("a" * 4097, Zlib::SYNC_FLUSH)[0...-4], rsv: 4)
+      expect(c.read_close.close_code).to eq(1009)
+      expect(event("dover")[1]).to eq(:close)
+    end
   end
 
   describe "graceful stop" do

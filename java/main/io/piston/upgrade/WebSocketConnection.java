@@ -85,8 +85,11 @@ final class WebSocketConnection extends Connection {
         headers.remove(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS);
         String offered = request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS);
         if (config.deflate && offered != null) {
+            // Netty's inflater fails when less than 512 bytes of its buffer are left after a step, so a
+            // message at the limit needs that much more; onData refuses what passes the limit (1009).
+            int inflateBuffer = (int) Math.min(Integer.MAX_VALUE, config.maxMessage + 512L);
             PerMessageDeflateServerExtensionHandshaker handshaker =
-                    new PerMessageDeflateServerExtensionHandshaker(6, true, 15, true, false, config.maxMessage);
+                    new PerMessageDeflateServerExtensionHandshaker(6, true, 15, true, false, inflateBuffer);
             for (WebSocketExtensionData data : WebSocketExtensionUtil.extractExtensions(offered)) {
                 WebSocketServerExtension ext = handshaker.handshakeExtension(data);
                 if (ext != null) {
@@ -112,7 +115,7 @@ final class WebSocketConnection extends Connection {
     @Override
     void addHandlers(ChannelPipeline p) {
         WebSocketDecoderConfig decoder = WebSocketDecoderConfig.newBuilder()
-                .maxFramePayloadLength(config.maxMessage)
+                .maxFramePayloadLength(deflate == null ? config.maxMessage : compressedLimit(config.maxMessage))
                 .expectMaskedFrames(true)
                 .allowMaskMismatch(false)
                 .allowExtensions(deflate != null)
@@ -128,6 +131,14 @@ final class WebSocketConnection extends Connection {
         }
         p.addLast("ws-utf8", new Utf8FrameValidator(true));
         p.addLast("ws", this);
+    }
+
+    /**
+     * The largest compressed frame a message of {@code max} bytes can take: data that does not
+     * compress goes in stored blocks, 5 bytes of header for each 64 KiB, a little over its size.
+     */
+    static int compressedLimit(int max) {
+        return (int) Math.min(Integer.MAX_VALUE - 8, max + (max >> 10) + 64L);
     }
 
     /**

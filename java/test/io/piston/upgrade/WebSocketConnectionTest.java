@@ -22,9 +22,12 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.zip.Deflater;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -417,6 +420,55 @@ class WebSocketConnectionTest {
             byte[] out = drain();
             assertEquals(1002, closeCode(out), "opcode " + opcode);
             assertFalse(channel.isActive());
+        }
+    }
+
+    /** A message compressed as a permessage-deflate client does: raw deflate, sync flush, tail removed. */
+    private static byte[] deflated(byte[] data) {
+        Deflater deflater = new Deflater(Deflater.DEFAULT_COMPRESSION, true);
+        deflater.setInput(data);
+        byte[] buf = new byte[data.length + 1024];
+        int n = deflater.deflate(buf, 0, buf.length, Deflater.SYNC_FLUSH);
+        deflater.end();
+        assertEquals(0, buf[n - 4]);
+        assertEquals(-1, buf[n - 1]);
+        return Arrays.copyOf(buf, n - 4);
+    }
+
+    private void sendDeflated(byte[] data) {
+        feed(frame(0x2, deflated(data), true, true, 4));
+    }
+
+    @Test
+    void theSizeLimitAppliesToTheInflatedMessage() {
+        Random random = new Random(7);
+        for (int size : new int[] {1023, 1024}) {
+            for (boolean compressible : new boolean[] {true, false}) {
+                if (channel != null) finish();
+                recorder.calls.clear();
+                recorder.echo = false;
+                open(UpgradeConfig.builder().maxMessage(1024).build(), "permessage-deflate");
+                byte[] data = new byte[size];
+                if (compressible) Arrays.fill(data, (byte) 'a');
+                else random.nextBytes(data);
+                sendDeflated(data);
+                assertTrue(channel.isActive(), size + " bytes, compressible " + compressible);
+                assertEquals(2, recorder.calls.size(), size + " bytes, compressible " + compressible + ": " + recorder.calls);
+                assertEquals("binary " + new String(data, StandardCharsets.UTF_8), recorder.calls.get(1));
+            }
+        }
+        for (int size : new int[] {1025, 4096}) {
+            for (boolean compressible : new boolean[] {true, false}) {
+                finish();
+                recorder.calls.clear();
+                open(UpgradeConfig.builder().maxMessage(1024).build(), "permessage-deflate");
+                byte[] data = new byte[size];
+                if (compressible) Arrays.fill(data, (byte) 'a');
+                else random.nextBytes(data);
+                sendDeflated(data);
+                assertEquals(1009, closeCode(drain()), size + " bytes, compressible " + compressible);
+                assertEquals(List.of("open", "close"), recorder.calls);
+            }
         }
     }
 }
