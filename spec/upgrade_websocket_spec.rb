@@ -272,18 +272,45 @@ RSpec.describe "rack.upgrade WebSockets" do
       expect(res.body).to eq(":sse")
     end
 
-    it "leaves it unset for plain requests and incomplete handshakes" do
+    it "leaves it unset for plain requests and for WebSocket requests that are not GET over HTTP/1.1" do
       expect(request("GET /detect HTTP/1.1\r\nHost: h\r\n\r\n").body).to eq("nil")
-      res = request("GET /detect HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
-                    "Sec-WebSocket-Version: 13\r\n\r\n")
-      expect(res.body).to eq("nil")
-      res = request("GET /detect HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
-                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n")
+      res = request("POST /detect HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n")
       expect(res.body).to eq("nil")
     end
 
     it "answers normally when rack.upgrade is set on a request that cannot upgrade" do
       expect(request("GET /plain HTTP/1.1\r\nHost: h\r\n\r\n").body).to eq("plain")
+    end
+  end
+
+  describe "invalid handshakes" do
+    # Answered by the server: the app is not called (/detect would record an event).
+    def refused(headers)
+      res = nil
+      log = capture_log do
+        res = request("GET /detect?id=bad HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
+                      "#{headers}\r\n")
+      end
+      expect(Array.new(events.size) { events.pop }.map(&:first)).not_to include("bad")
+      lines = log.lines.grep(/WebSocket handshake/)
+      expect(lines.size).to eq(1)
+      expect(lines.first).to include("WARN", "127.0.0.1", res.status.to_s)
+      res
+    end
+
+    it "answers 426 with Sec-WebSocket-Version: 13 to another version" do
+      res = refused("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n")
+      expect(res.status).to eq(426)
+      expect(res.headers["sec-websocket-version"]).to eq("13")
+      expect(refused("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n").status).to eq(426)
+    end
+
+    it "answers 400 to two Sec-WebSocket-Key headers, and to none" do
+      res = refused("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n" \
+                    "Sec-WebSocket-Version: 13\r\n")
+      expect(res.status).to eq(400)
+      expect(refused("Sec-WebSocket-Version: 13\r\n").status).to eq(400)
     end
   end
 
