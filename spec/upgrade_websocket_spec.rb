@@ -764,6 +764,7 @@ RSpec.describe "a WebSocket client that floods pings and never reads" do
     lines = log.lines.grep(/slow client/)
     expect(lines.size).to eq(1), log
     expect(lines.first).to include("WARN", address)
+    expect(log.lines.grep(/#{Regexp.escape(address)}\b/)).to eq(lines) # one line for the flooder, no more
     # what the server held for the flooder stayed under its outbound limit
     queued = lines.first[/(\d+) bytes queued/, 1]
     expect(Integer(queued)).to be <= limit

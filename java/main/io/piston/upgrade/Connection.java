@@ -41,6 +41,9 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
  * <p>Writes from other threads go through an outbox that one task on the IO thread empties: a
  * worker writing many messages costs the event loop one task, one flush and one completion, not
  * one of each per message. The IO thread frames small messages one after another into one buffer.
+ *
+ * <p>Reading from the peer pauses while the channel is unwritable (it does not read what it is
+ * sent) and while too many of its messages wait for their callback.
  */
 public abstract class Connection extends ChannelInboundHandlerAdapter implements ChannelFutureListener {
     static final int NEW = 0;

@@ -47,9 +47,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * A WebSocket connection (RFC 6455) after the handshake. Netty's frame decoder checks masking,
  * reserved bits, opcodes and frame sizes (1002 / 1009), the UTF-8 validator checks text (1007);
- * this handler assembles fragmented messages up to the size limit (1009), answers pings, runs
- * the closing handshake in both directions and pings an idle peer. Netty methods run on the
- * channel's IO thread; {@link #handshake} on the worker that accepted the upgrade.
+ * this handler checks the peer's Close (1002 / 1007) and the reserved bits that permessage-deflate
+ * lets through (1002), assembles fragmented messages up to the size limit (1009), answers pings
+ * within the outbound limit, runs the closing handshake in both directions and pings an idle
+ * peer. Netty methods run on the channel's IO thread; {@link #handshake} on the worker that
+ * accepted the upgrade.
  *
  * <pre>
  *   bytes ─▶ flush consolidation ─▶ frame decoder ─▶ [inflate] ─▶ UTF-8 check ─▶ this ─▶ callback queue
