@@ -272,18 +272,45 @@ RSpec.describe "rack.upgrade WebSockets" do
       expect(res.body).to eq(":sse")
     end
 
-    it "leaves it unset for plain requests and incomplete handshakes" do
+    it "leaves it unset for plain requests and for WebSocket requests that are not GET over HTTP/1.1" do
       expect(request("GET /detect HTTP/1.1\r\nHost: h\r\n\r\n").body).to eq("nil")
-      res = request("GET /detect HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
-                    "Sec-WebSocket-Version: 13\r\n\r\n")
-      expect(res.body).to eq("nil")
-      res = request("GET /detect HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
-                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n")
+      res = request("POST /detect HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n")
       expect(res.body).to eq("nil")
     end
 
     it "answers normally when rack.upgrade is set on a request that cannot upgrade" do
       expect(request("GET /plain HTTP/1.1\r\nHost: h\r\n\r\n").body).to eq("plain")
+    end
+  end
+
+  describe "invalid handshakes" do
+    # Answered by the server: the app is not called (/detect would record an event).
+    def refused(headers)
+      res = nil
+      log = capture_log do
+        res = request("GET /detect?id=bad HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
+                      "#{headers}\r\n")
+      end
+      expect(Array.new(events.size) { events.pop }.map(&:first)).not_to include("bad")
+      lines = log.lines.grep(/WebSocket handshake/)
+      expect(lines.size).to eq(1)
+      expect(lines.first).to include("WARN", "127.0.0.1", res.status.to_s)
+      res
+    end
+
+    it "answers 426 with Sec-WebSocket-Version: 13 to another version" do
+      res = refused("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n")
+      expect(res.status).to eq(426)
+      expect(res.headers["sec-websocket-version"]).to eq("13")
+      expect(refused("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n").status).to eq(426)
+    end
+
+    it "answers 400 to two Sec-WebSocket-Key headers, and to none" do
+      res = refused("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n" \
+                    "Sec-WebSocket-Version: 13\r\n")
+      expect(res.status).to eq(400)
+      expect(refused("Sec-WebSocket-Version: 13\r\n").status).to eq(400)
     end
   end
 
@@ -528,7 +555,14 @@ RSpec.describe "rack.upgrade WebSockets" do
         c.send_frame(:text, "x" * 3000, fin: false)
         c.send_frame(:continuation, "x" * 3000, fin: true)
       }, 1009],
-      "invalid UTF-8 in a text message" => [->(c) { c.send_frame(:text, "\xC3\x28".b) }, 1007]
+      "invalid UTF-8 in a text message" => [->(c) { c.send_frame(:text, "\xC3\x28".b) }, 1007],
+      "a Close with code 5000" => [->(c) { c.close(5000) }, 1002],
+      "a Close with code 65535" => [->(c) { c.close(65_535) }, 1002],
+      "a Close with code 1005" => [->(c) { c.close(1005) }, 1002],
+      "a Close with code 1015" => [->(c) { c.close(1015) }, 1002],
+      "a Close with code 2999" => [->(c) { c.close(2999) }, 1002],
+      "a Close with a 1-byte body" => [->(c) { c.send_frame(:close, "\x03".b) }, 1002],
+      "a Close reason that is not UTF-8" => [->(c) { c.close(1000, "\xC3\x28".b) }, 1007]
     }.each do |what, (act, code)|
       it "closes with #{code} on #{what}" do
         c = ws("/?id=fault")
@@ -595,6 +629,39 @@ RSpec.describe "rack.upgrade WebSockets" do
       expect(payload).to eq("echo: squeeze me")
       c.close_socket
     end
+
+    it "fails the connection with 1002 on RSV1 of a ping" do
+      c = ws("/?id=drsv", extensions: "permessage-deflate")
+      event("drsv")
+      c.send_frame(:ping, "abc", rsv: 4)
+      expect(c.read_close.close_code).to eq(1002)
+      expect(c.eof?(3)).to be(true)
+      expect(event("drsv")[1]).to eq(:close)
+    end
+
+    # max_message is 4096 in this group; data that does not compress makes frames a bit larger
+    it "applies max_message to the inflated message: at the limit accepted, past it 1009" do
+      rng = Random.new(42)
+      [4095, 4096].each do |size|
+        [("a" * size).b, rng.bytes(size)].each do |data|
+          c = ws("/?id=dmax", extensions: "permessage-deflate")
+          event("dmax")
+          deflater = Zlib::Deflate.new(Zlib::DEFAULT_COMPRESSION, -Zlib::MAX_WBITS)
+          c.send_frame(:binary, deflater.deflate(data, Zlib::SYNC_FLUSH)[0...-4], rsv: 4)
+          got = event("dmax")
+          expect([got[1], got[2].bytesize]).to eq([:message, size])
+          expect(got[2].b).to eq(data)
+          c.close_socket
+          expect(event("dmax")[1]).to eq(:close)
+        end
+      end
+      c = ws("/?id=dover", extensions: "permessage-deflate")
+      event("dover")
+      deflater = Zlib::Deflate.new(Zlib::DEFAULT_COMPRESSION, -Zlib::MAX_WBITS)
+      c.send_frame(:binary, deflater.deflate("a" * 4097, Zlib::SYNC_FLUSH)[0...-4], rsv: 4)
+      expect(c.read_close.close_code).to eq(1009)
+      expect(event("dover")[1]).to eq(:close)
+    end
   end
 
   describe "graceful stop" do
@@ -621,5 +688,89 @@ RSpec.describe "rack.upgrade WebSockets without deflate" do
     c.send_text("plain")
     expect(c.read_data).to eq("echo: plain")
     c.close_socket
+  end
+end
+
+RSpec.describe "a WebSocket client that floods pings and never reads" do
+  def events
+    UpgradeWsSpec::EVENTS
+  end
+
+  def event(id, timeout: 10)
+    deadline = Time.now + timeout
+    loop do
+      left = deadline - Time.now
+      raise "no event for #{id} within #{timeout}s" if left <= 0
+
+      e = Timeout.timeout(left) { events.pop }
+      return e if e[0] == id
+    end
+  end
+
+  def now
+    Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  end
+
+  # Sends masked 125-byte pings for at most `seconds` or `limit` bytes; returns [bytes sent,
+  # whether the socket stayed unwritable for `stall` seconds: the server stopped reading].
+  def flood(socket, seconds: 10, limit: 48 * 1024 * 1024, stall: 1.5)
+    chunk = RawWebSocket.frame(:ping, "p" * 125) * 64
+    pending = chunk.dup
+    sent = 0
+    deadline = now + seconds
+    progress = now
+    while now < deadline && sent < limit
+      n = socket.write_nonblock(pending, exception: false)
+      if n == :wait_writable
+        return [sent, true] if now - progress > stall
+
+        IO.select(nil, [socket], nil, 0.1)
+        next
+      end
+      sent += n
+      progress = now
+      pending = pending.byteslice(n..)
+      pending = chunk.dup if pending.empty?
+    end
+    [sent, false]
+  end
+
+  it "stops reading from it, closes it as a slow client, and the others do not notice", timeout: 60 do
+    limit = 256 * 1024
+    srv = serve(UpgradeWsSpec::APP, threads: 4, ping_interval: 1, max_outbound_bytes: limit)
+    events.clear
+    flooder = RawWebSocket.connect("127.0.0.1", srv.port, "/?id=pf")
+    expect(event("pf")[1]).to eq(:open)
+    address = "127.0.0.1:#{flooder.socket.local_address.ip_port}"
+    log = capture_log do
+      result = nil
+      thread = Thread.new { result = flood(flooder.socket) }
+      sleep 0.5
+      # Meanwhile another client gets an HTTP answer and a WebSocket echo promptly.
+      started = now
+      expect(RawHttp.get("127.0.0.1", srv.port, "/detect").status).to eq(200)
+      other = RawWebSocket.connect("127.0.0.1", srv.port, "/?id=other")
+      other.send_text("still there?")
+      expect(other.read_data).to eq("echo: still there?")
+      expect(now - started).to be < 2
+      other.close_socket # idle, it would not answer the 1 s pings
+      thread.join(20)
+      sent, stalled = result
+      expect(stalled).to be(true), "the server kept reading: #{sent} bytes of pings taken"
+      expect(event("pf", timeout: 15)[1]).to eq(:close)
+      after = RawWebSocket.connect("127.0.0.1", srv.port, "/?id=after")
+      after.send_text("after")
+      expect(after.read_data).to eq("echo: after")
+      after.close_socket
+    end
+    lines = log.lines.grep(/slow client/)
+    expect(lines.size).to eq(1), log
+    expect(lines.first).to include("WARN", address)
+    expect(log.lines.grep(/#{Regexp.escape(address)}\b/)).to eq(lines) # one line for the flooder, no more
+    # what the server held for the flooder stayed under its outbound limit
+    queued = lines.first[/(\d+) bytes queued/, 1]
+    expect(Integer(queued)).to be <= limit
+  ensure
+    flooder&.close_socket
   end
 end

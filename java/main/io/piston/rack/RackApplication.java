@@ -69,6 +69,9 @@ public final class RackApplication implements Application {
         IRubyObject response = null;
         IRubyObject error = ctx.nil;
         try {
+            // an invalid WebSocket handshake is answered by the server and never reaches the app
+            io.piston.upgrade.UpgradeServer upgrade = upgrades;
+            if (upgrade != null && upgrade.refuseInvalidHandshake(exchange)) return;
             env = envBuilder.build(ctx, exchange);
             HijackCall hijack = HijackCall.create(runtime, hijackClass, exchange, env, keys.rackHijackIo);
             env.fastASet(keys.rackHijack, hijack);
@@ -80,7 +83,6 @@ public final class RackApplication implements Application {
             }
             // Most responses are not upgrades: one lookup with the env key's cached hash tells.
             IRubyObject handler = env.fastARef(keys.rackUpgrade);
-            io.piston.upgrade.UpgradeServer upgrade = upgrades;
             if (handler != null && !handler.isNil() && upgrade != null
                     && upgrade.tryUpgrade(ctx, exchange, env, handler, response)) {
                 responder.closeBody(ctx, response);

@@ -41,6 +41,9 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
  * <p>Writes from other threads go through an outbox that one task on the IO thread empties: a
  * worker writing many messages costs the event loop one task, one flush and one completion, not
  * one of each per message. The IO thread frames small messages one after another into one buffer.
+ *
+ * <p>Reading from the peer pauses while the channel is unwritable (it does not read what it is
+ * sent) and while too many of its messages wait for their callback.
  */
 public abstract class Connection extends ChannelInboundHandlerAdapter implements ChannelFutureListener {
     static final int NEW = 0;
@@ -54,6 +57,8 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
             AtomicIntegerFieldUpdater.newUpdater(Connection.class, "pending");
     private static final AtomicIntegerFieldUpdater<Connection> INBOUND =
             AtomicIntegerFieldUpdater.newUpdater(Connection.class, "inbound");
+    private static final AtomicIntegerFieldUpdater<Connection> SLOW =
+            AtomicIntegerFieldUpdater.newUpdater(Connection.class, "slowClosed");
     private static final AtomicReferenceFieldUpdater<Connection, Outgoing> OUTBOX =
             AtomicReferenceFieldUpdater.newUpdater(Connection.class, Outgoing.class, "outbox");
     /** Larger messages are framed into a buffer of their own by the thread that writes them. */
@@ -82,7 +87,9 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     private volatile int state = NEW;
     private volatile int pending;
     private volatile int inbound;
+    private volatile boolean inboundFull; // written on the IO thread: reading paused for the callbacks to catch up
     private volatile boolean drainArmed;
+    private volatile int slowClosed; // 1 once closed as a slow client (logged once)
     private volatile Outgoing outbox; // the newest write from another thread, or null; a task empties it
     /** Bytes of the batch the IO thread is moving from the outbox to the channel, so the bounds still see them. */
     private volatile long moving;
@@ -208,10 +215,21 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         ctx.fireChannelInactive();
     }
 
+    /**
+     * Reading pauses while the channel is unwritable: a peer that sends without reading what it is
+     * answered (pings and their pongs) then waits on TCP instead of growing the outbound queue.
+     */
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (!channel.isWritable()) drainArmed = true;
+        updateReading();
         ctx.fireChannelWritabilityChanged();
+    }
+
+    /** IO thread: reads while the peer reads what it is sent and the callbacks keep up with what it sends. */
+    private void updateReading() {
+        boolean read = channel.isWritable() && !inboundFull && channel.isActive();
+        if (channel.config().isAutoRead() != read) channel.config().setAutoRead(read);
     }
 
     // ---- any thread -----------------------------------------------------------------------------
@@ -591,17 +609,52 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
 
     /** IO thread: one complete inbound message; reading pauses while too many wait for their callback. */
     final void dispatch(byte[] data, boolean binary) {
-        if (INBOUND.incrementAndGet(this) >= config.maxInboundMessages) channel.config().setAutoRead(false);
+        if (INBOUND.incrementAndGet(this) >= config.maxInboundMessages && !inboundFull) {
+            inboundFull = true;
+            updateReading();
+        }
         callbacks.add(() -> {
             try {
                 handler.message(this, data, binary);
             } finally {
-                if (INBOUND.decrementAndGet(this) <= config.maxInboundMessages / 2 && !channel.config().isAutoRead()
-                        && channel.isActive()) {
-                    channel.config().setAutoRead(true);
-                }
+                if (INBOUND.decrementAndGet(this) <= config.maxInboundMessages / 2 && inboundFull) onLoop(this::inboundDrained);
             }
         });
+    }
+
+    /** IO thread: the callbacks caught up; reading resumes unless the peer is not reading either. */
+    private void inboundDrained() {
+        if (!inboundFull || inbound > config.maxInboundMessages / 2) return;
+        inboundFull = false;
+        updateReading();
+    }
+
+    /**
+     * IO thread: whether a frame the server writes on its own (a pong, a ping, a Close, an SSE
+     * ping) fits the outbound limit; when it does not, the peer is closed as a slow client and the
+     * frame must not be written. Netty counts each queued write as at least 96 bytes, so the byte
+     * limit also bounds how many of them can wait.
+     */
+    final boolean roomFor(int bytes) {
+        if (fits(bytes)) return true;
+        if (channel.isActive()) {
+            closeSlow("it does not read what it is answered; " + queuedBytes() + " bytes queued (limit "
+                    + config.maxOutboundBytes + ")");
+        }
+        return false;
+    }
+
+    /** Any thread: whether {@code bytes} more fit the outbound byte limit. */
+    final boolean fits(int bytes) {
+        return queuedBytes() + bytes <= config.maxOutboundBytes;
+    }
+
+    /** Any thread: closes a peer that does not read, with one log line whichever bound it hit first. */
+    final void closeSlow(String why) {
+        if (!SLOW.compareAndSet(this, 0, 1)) return;
+        closing();
+        Log.warn("closing slow client " + channel.remoteAddress() + ": " + why);
+        channel.close();
     }
 
     /** IO thread: the channel closed: no more writes, subscriptions end, on_close is queued last. */
@@ -645,11 +698,9 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     }
 
     private void slow(int messages) {
-        int s = state;
-        if (s != OPEN || !STATE.compareAndSet(this, s, CLOSING)) return;
-        Log.warn("closing slow client " + channel.remoteAddress() + ": it does not read; " + messages + " writes / "
-                + queuedBytes() + " bytes queued (limits " + config.maxOutboundMessages + " / " + config.maxOutboundBytes + ")");
-        channel.close();
+        if (state != OPEN) return;
+        closeSlow("it does not read; " + messages + " writes / " + queuedBytes() + " bytes queued (limits "
+                + config.maxOutboundMessages + " / " + config.maxOutboundBytes + ")");
     }
 
     private void armIdle() {

@@ -87,7 +87,7 @@ final class SseConnection extends Connection {
     void idle(long interval) {
         if (System.nanoTime() - lastWriteNanos < interval || !isOpen()) return;
         lastWriteNanos = System.nanoTime();
-        ctx.writeAndFlush(Unpooled.wrappedBuffer(SseEvents.PING), ctx.voidPromise());
+        if (roomFor(SseEvents.PING.length)) ctx.writeAndFlush(Unpooled.wrappedBuffer(SseEvents.PING), ctx.voidPromise());
     }
 
     @Override

@@ -10,7 +10,8 @@ import java.time.Duration;
  * setting              default   meaning
  * maxMessage           1 MiB     largest incoming WebSocket message (after inflating); larger: close 1009
  * pingInterval         40 s      idle seconds before a WebSocket ping or an SSE ": ping" (client.timeout)
- * maxOutboundBytes     8 MiB     bytes queued for one client; past this it is closed as a slow client
+ * maxOutboundBytes     8 MiB     bytes queued for one client (the server's pongs, pings and Close
+ *                                frames too); past this it is closed as a slow client
  * maxOutboundMessages  16384     writes queued for one client; past this it is closed as a slow client
  * maxInboundMessages   64        messages waiting for their callback before reading from the socket pauses
  * closeTimeout         5 s       how long a server-initiated close waits for the peer's Close frame

@@ -33,19 +33,36 @@ public final class UpgradeRequest {
         return NONE;
     }
 
-    /** A valid WebSocket opening handshake: GET, HTTP/1.1, Upgrade and Connection tokens, version 13, a key. */
+    /** A valid WebSocket opening handshake: GET, HTTP/1.1, Upgrade and Connection tokens, version 13, one key. */
     public static boolean isWebSocket(HttpRequest request) {
+        return asksForWebSocket(request) && handshakeError(request) == 0;
+    }
+
+    /** GET, HTTP/1.1, Upgrade: websocket and Connection: upgrade: the request means to open a WebSocket. */
+    public static boolean asksForWebSocket(HttpRequest request) {
         HttpHeaders h = request.headers();
         if (request.method() != HttpMethod.GET || !request.protocolVersion().equals(HttpVersion.HTTP_1_1)) return false;
-        if (!hasToken(h.getAll(HttpHeaderNames.UPGRADE), "websocket")) return false;
-        if (!hasToken(h.getAll(HttpHeaderNames.CONNECTION), "upgrade")) return false;
-        if (!"13".equals(trimmed(h.get(HttpHeaderNames.SEC_WEBSOCKET_VERSION)))) return false;
-        String key = trimmed(h.get(HttpHeaderNames.SEC_WEBSOCKET_KEY));
-        if (key == null || key.length() != 24) return false;
+        return hasToken(h.getAll(HttpHeaderNames.UPGRADE), "websocket") && hasToken(h.getAll(HttpHeaderNames.CONNECTION), "upgrade");
+    }
+
+    /**
+     * For a request that {@link #asksForWebSocket}: 0 when its handshake is valid, or the status
+     * that refuses it: 426 when it does not ask for version 13 (RFC 6455 4.4), 400 when the
+     * version or the key appears more than once, or the key is not 16 bytes in base64 (4.2.1).
+     */
+    public static int handshakeError(HttpRequest request) {
+        HttpHeaders h = request.headers();
+        List<String> versions = h.getAll(HttpHeaderNames.SEC_WEBSOCKET_VERSION);
+        if (versions.size() > 1) return 400;
+        if (versions.isEmpty() || !"13".equals(versions.get(0).trim())) return 426;
+        List<String> keys = h.getAll(HttpHeaderNames.SEC_WEBSOCKET_KEY);
+        if (keys.size() != 1) return 400;
+        String key = keys.get(0).trim();
+        if (key.length() != 24) return 400;
         try {
-            return Base64.getDecoder().decode(key).length == 16;
+            return Base64.getDecoder().decode(key).length == 16 ? 0 : 400;
         } catch (IllegalArgumentException e) {
-            return false;
+            return 400;
         }
     }
 
@@ -89,10 +106,6 @@ public final class UpgradeRequest {
             }
         }
         return false;
-    }
-
-    private static String trimmed(String s) {
-        return s == null ? null : s.trim();
     }
 
     private static int indexOfIgnoreCase(String haystack, String needle) {

@@ -1,7 +1,13 @@
 package io.piston.upgrade;
 
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.piston.http.HttpExchange;
 import io.piston.rack.RackHeaders;
 import io.piston.server.Log;
@@ -78,6 +84,31 @@ public final class UpgradeServer {
         RubyConnection.create(runtime, connection, env);
         HttpResponse head = connection.handshake(exchange.request(), headers);
         exchange.upgrade(head, connection::install);
+        return true;
+    }
+
+    /**
+     * Worker thread, before the app is called: answers a request that asks for a WebSocket with
+     * an invalid handshake itself (400, or 426 naming the version the server speaks), so the app
+     * never sees it. True when it answered; the caller then does nothing more.
+     */
+    public boolean refuseInvalidHandshake(HttpExchange exchange) {
+        HttpRequest request = exchange.request();
+        if (!request.headers().contains(HttpHeaderNames.UPGRADE) || !UpgradeRequest.asksForWebSocket(request)) return false;
+        int status = UpgradeRequest.handshakeError(request);
+        if (status == 0) return false;
+        Log.warn("refused the WebSocket handshake of " + exchange.remoteAddress() + " with " + status + ": version "
+                + request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_VERSION) + ", "
+                + request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_KEY).size() + " key(s)");
+        HttpHeaders headers = DefaultHttpHeadersFactory.headersFactory().newHeaders();
+        headers.set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+        if (status == 426) {
+            headers.set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
+            headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+        }
+        byte[] text = (status + " " + HttpResponseStatus.valueOf(status).reasonPhrase() + "\n").getBytes(StandardCharsets.US_ASCII);
+        exchange.respond(status, headers, Unpooled.wrappedBuffer(text));
         return true;
     }
 

@@ -36,6 +36,8 @@ import io.netty.handler.codec.http.websocketx.extensions.compression.PerMessageD
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.piston.server.Log;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executor;
@@ -45,9 +47,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * A WebSocket connection (RFC 6455) after the handshake. Netty's frame decoder checks masking,
  * reserved bits, opcodes and frame sizes (1002 / 1009), the UTF-8 validator checks text (1007);
- * this handler assembles fragmented messages up to the size limit (1009), answers pings, runs
- * the closing handshake in both directions and pings an idle peer. Netty methods run on the
- * channel's IO thread; {@link #handshake} on the worker that accepted the upgrade.
+ * this handler checks the peer's Close (1002 / 1007) and the reserved bits that permessage-deflate
+ * lets through (1002), assembles fragmented messages up to the size limit (1009), answers pings
+ * within the outbound limit, runs the closing handshake in both directions and pings an idle
+ * peer. Netty methods run on the channel's IO thread; {@link #handshake} on the worker that
+ * accepted the upgrade.
  *
  * <pre>
  *   bytes ─▶ flush consolidation ─▶ frame decoder ─▶ [inflate] ─▶ UTF-8 check ─▶ this ─▶ callback queue
@@ -83,8 +87,11 @@ final class WebSocketConnection extends Connection {
         headers.remove(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS);
         String offered = request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS);
         if (config.deflate && offered != null) {
+            // Netty's inflater fails when less than 512 bytes of its buffer are left after a step, so a
+            // message at the limit needs that much more; onData refuses what passes the limit (1009).
+            int inflateBuffer = (int) Math.min(Integer.MAX_VALUE, config.maxMessage + 512L);
             PerMessageDeflateServerExtensionHandshaker handshaker =
-                    new PerMessageDeflateServerExtensionHandshaker(6, true, 15, true, false, config.maxMessage);
+                    new PerMessageDeflateServerExtensionHandshaker(6, true, 15, true, false, inflateBuffer);
             for (WebSocketExtensionData data : WebSocketExtensionUtil.extractExtensions(offered)) {
                 WebSocketServerExtension ext = handshaker.handshakeExtension(data);
                 if (ext != null) {
@@ -110,7 +117,7 @@ final class WebSocketConnection extends Connection {
     @Override
     void addHandlers(ChannelPipeline p) {
         WebSocketDecoderConfig decoder = WebSocketDecoderConfig.newBuilder()
-                .maxFramePayloadLength(config.maxMessage)
+                .maxFramePayloadLength(deflate == null ? config.maxMessage : compressedLimit(config.maxMessage))
                 .expectMaskedFrames(true)
                 .allowMaskMismatch(false)
                 .allowExtensions(deflate != null)
@@ -119,13 +126,34 @@ final class WebSocketConnection extends Connection {
         p.addLast("ws-flush", new FlushConsolidationHandler(256, true));
         p.addLast("ws-encoder", new WebSocket13FrameEncoder(false));
         encoderContext = p.context("ws-encoder");
-        p.addLast("ws-decoder", new WebSocket13FrameDecoder(decoder));
+        p.addLast("ws-decoder", new FrameDecoder(decoder));
         if (deflate != null) {
             p.addLast("ws-deflate", deflate.newExtensionEncoder());
             p.addLast("ws-inflate", deflate.newExtensionDecoder());
         }
         p.addLast("ws-utf8", new Utf8FrameValidator(true));
         p.addLast("ws", this);
+    }
+
+    /**
+     * The largest compressed frame a message of {@code max} bytes can take: data that does not
+     * compress goes in stored blocks, 5 bytes of header for each 64 KiB, a little over its size.
+     */
+    static int compressedLimit(int max) {
+        return (int) Math.min(Integer.MAX_VALUE - 8, max + (max >> 10) + 64L);
+    }
+
+    /**
+     * Netty's decoder, leaving the body of a Close to {@link #onPeerClose}: Netty lets codes above
+     * 4999 through, and answers the codes it refuses without a Close frame.
+     */
+    private static final class FrameDecoder extends WebSocket13FrameDecoder {
+        FrameDecoder(WebSocketDecoderConfig config) {
+            super(config);
+        }
+
+        @Override
+        protected void checkCloseFrameBody(ChannelHandlerContext ctx, ByteBuf buffer) {}
     }
 
     @Override
@@ -162,18 +190,31 @@ final class WebSocketConnection extends Connection {
                 || msg instanceof ContinuationWebSocketFrame) {
             onData((WebSocketFrame) msg);
         } else if (msg instanceof PingWebSocketFrame ping) {
-            if (closeSent) ping.release();
-            else ctx.writeAndFlush(new PongWebSocketFrame(ping.content()));
+            if (ping.rsv() != 0) {
+                ping.release();
+                fail(1002, "reserved bits set on a ping");
+            } else if (closeSent || !roomFor(2 + ping.content().readableBytes())) {
+                ping.release();
+            } else {
+                ctx.writeAndFlush(new PongWebSocketFrame(ping.content()));
+            }
         } else if (msg instanceof CloseWebSocketFrame close) {
             onPeerClose(close);
         } else {
+            // a pong; with permessage-deflate the decoder lets reserved bits through on it
+            boolean rsv = msg instanceof WebSocketFrame f && f.rsv() != 0;
             io.netty.util.ReferenceCountUtil.release(msg);
+            if (rsv) fail(1002, "reserved bits set on a pong");
         }
     }
 
     private void onData(WebSocketFrame frame) {
         try {
             if (closeSent) return;
+            if (frame.rsv() != 0) { // RSV1 of a compressed message is gone once inflated: what is left has no meaning
+                fail(1002, "reserved bits set on a data frame");
+                return;
+            }
             boolean continuation = frame instanceof ContinuationWebSocketFrame;
             int size = frame.content().readableBytes() + (assembling == null ? 0 : assembling.readableBytes());
             if (size > config.maxMessage) {
@@ -203,25 +244,57 @@ final class WebSocketConnection extends Connection {
         }
     }
 
-    /** The peer's Close: echo it (RFC 6455 5.5.1) unless it answers ours; then the server closes TCP. */
+    /**
+     * The peer's Close: echo it (RFC 6455 5.5.1) unless it answers ours; then the server closes TCP.
+     * A Close the peer may not send fails the connection (the decoder leaves its body to this).
+     */
     private void onPeerClose(CloseWebSocketFrame close) {
         int code = close.statusCode();
+        int error = close.rsv() != 0 ? 1002 : closeBodyError(close.content());
+        String problem = close.rsv() != 0 ? "reserved bits set on a Close" : error == 1007 ? "Close reason not in UTF-8"
+                : "Close of " + close.content().readableBytes() + " bytes with code " + code;
         close.release();
+        if (error != 0) {
+            fail(error, problem);
+            return;
+        }
         if (closeSent) {
             ctx.close();
             return;
         }
         closeSent = true;
         closing();
+        if (!roomFor(4)) return;
         CloseWebSocketFrame echo = code < 0 ? new CloseWebSocketFrame(true, 0, Unpooled.EMPTY_BUFFER)
                 : new CloseWebSocketFrame(code, "");
         ctx.writeAndFlush(echo).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /**
+     * 0 when the body of a peer's Close is valid: empty, or a code the peer may send (RFC 6455
+     * 7.4: 1000-1003, 1007-1014, 3000-4999) and a reason in UTF-8. Otherwise the code that fails
+     * the connection: 1007 for a reason that is not UTF-8 (RFC 6455 8.1), 1002 for the rest.
+     */
+    static int closeBodyError(ByteBuf body) {
+        int n = body.readableBytes();
+        if (n == 0) return 0;
+        if (n == 1) return 1002;
+        int code = body.getUnsignedShort(body.readerIndex());
+        boolean valid = code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014 || code >= 3000 && code <= 4999;
+        if (!valid) return 1002;
+        try {
+            StandardCharsets.UTF_8.newDecoder().decode(body.nioBuffer(body.readerIndex() + 2, n - 2));
+        } catch (CharacterCodingException e) {
+            return 1007;
+        }
+        return 0;
     }
 
     @Override
     void closeGracefully(int code) {
         if (closeSent || !channel.isActive()) return;
         closeSent = true;
+        if (!roomFor(4)) return;
         ctx.writeAndFlush(new CloseWebSocketFrame(code, ""));
         closeTimer = ctx.executor().schedule(() -> {
             ctx.close();
@@ -236,7 +309,11 @@ final class WebSocketConnection extends Connection {
         }
         closeSent = true;
         closing();
-        Log.info("closing WebSocket " + channel.remoteAddress() + " with " + code + ": " + reason);
+        Log.warn("closing WebSocket " + channel.remoteAddress() + " with " + code + ": " + reason);
+        if (!fits(4 + reason.length())) { // nor does it read: the Close would only wait in the queue
+            ctx.close();
+            return;
+        }
         ctx.writeAndFlush(new CloseWebSocketFrame(code, reason)).addListener(ChannelFutureListener.CLOSE);
     }
 
@@ -244,12 +321,17 @@ final class WebSocketConnection extends Connection {
     void idle(long interval) {
         if (System.nanoTime() - lastReadNanos < interval || closeSent) return;
         if (pingOutstanding) {
+            if (!channel.isWritable()) { // reading paused: it has not read what it was sent for a whole interval
+                closeSlow("it has not read for " + TimeUnit.NANOSECONDS.toSeconds(interval) + " s; "
+                        + queuedBytes() + " bytes queued");
+                return;
+            }
             Log.info("closing WebSocket " + channel.remoteAddress() + ": no answer to a ping");
             ctx.close();
             return;
         }
         pingOutstanding = true;
-        ctx.writeAndFlush(new PingWebSocketFrame());
+        if (roomFor(2)) ctx.writeAndFlush(new PingWebSocketFrame());
     }
 
     @Override
@@ -270,7 +352,7 @@ final class WebSocketConnection extends Connection {
             // the decoder or the UTF-8 check already sent its Close frame (1002, 1007, 1009) and closes
             closeSent = true;
             closing();
-            Log.info("WebSocket " + channel.remoteAddress() + " broke the protocol: " + e.getMessage());
+            Log.warn("WebSocket " + channel.remoteAddress() + " broke the protocol: " + e.getMessage());
             if (closeTimer == null) {
                 closeTimer = ctx.executor().schedule(() -> {
                     ctx.close();
