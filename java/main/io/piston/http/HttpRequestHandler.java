@@ -378,7 +378,9 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         io.netty.channel.ChannelPipeline pipeline = ctx.pipeline();
         if (ctx.channel().isActive()) ctx.writeAndFlush(head);
         else ReferenceCountUtil.release(head);
-        pipeline.remove(this);
+        // A client that reset while the app was deciding: its pipeline is already torn down, and
+        // the takeover still runs so the new protocol sees the close (on_close, no leak).
+        if (!ctx.isRemoved()) pipeline.remove(this);
         takeover.accept(pipeline);
         removeCodec(pipeline);
         ctx.channel().config().setAutoRead(true);

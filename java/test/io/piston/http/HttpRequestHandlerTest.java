@@ -102,6 +102,22 @@ class HttpRequestHandlerTest {
     }
 
     @Test
+    void anUpgradeAfterTheClientLeftStillHandsOverAndThrowsNothing() {
+        HttpExchange[] held = new HttpExchange[1];
+        open(exchange -> held[0] = exchange); // the app has not answered when the client goes
+        send("GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
+        channel.close();
+        channel.runPendingTasks();
+        io.netty.handler.codec.http.HttpResponse head = new io.netty.handler.codec.http.DefaultHttpResponse(
+                io.netty.handler.codec.http.HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpResponseStatus.OK);
+        List<Boolean> takeovers = new ArrayList<>();
+        held[0].upgrade(head, pipeline -> takeovers.add(channel.isActive()));
+        channel.runPendingTasks();
+        channel.checkException(); // a task that threw on the event loop is rethrown here
+        assertEquals(List.of(false), takeovers);
+    }
+
+    @Test
     void readsTheRequestOneByteAtATime() {
         open();
         for (byte b : "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello".getBytes(StandardCharsets.US_ASCII)) {
