@@ -18,6 +18,7 @@ require "spec_helper"
 #                    twice, over the same Java core, so one long run is enough.
 #   HOSTILE_SEED     replays the mutations of a run (printed at the start and in every failure;
 #                    mask keys and timing aside).
+#   HOSTILE_LOG      set: print Piston's log of the run (otherwise only its errors, on failure).
 #
 #   SKIP_MVN=1 bin/test --jruby9 --rack2 spec/hostile_clients_spec.rb
 #   HOSTILE_SEED=1234 HOSTILE_SECONDS=30 SKIP_MVN=1 bin/test --jruby9 --rack3 spec/hostile_clients_spec.rb
@@ -446,55 +447,69 @@ RSpec.describe "Hostile clients" do
     expect(@findings.violations(check)).to be_empty, failure_message(check, what)
   end
 
+  # One batch: every kind of client, plus a few drawn at random, in a random order, a few at a time.
+  def run_batch(clients, rng)
+    kinds = HostileClientsSpec::Clients::KINDS.keys
+    queue = Queue.new
+    (kinds + Array.new(4) { kinds.sample(random: rng) }).shuffle(random: rng).each do |kind|
+      queue << [kind, Random.new(rng.rand(2**62))]
+    end
+    queue.close
+    workers = Array.new(HostileClientsSpec::CLIENTS_AT_ONCE) do
+      Thread.new do
+        while (job = queue.pop)
+          clients.run(*job)
+        end
+      end
+    end
+    workers.each do |t|
+      next if t.join(60)
+
+      @findings.bad(:clients, "a client thread did not finish in 60 s: #{t.backtrace&.first(3)}")
+      t.kill
+    end
+  end
+
   it "answers a request and a WebSocket echo within 1 s after every batch of hostile clients",
      timeout: HostileClientsSpec::SECONDS + 120 do
     rng = Random.new(@seed)
     clients = HostileClientsSpec::Clients.new(@server.port, @findings)
-    kinds = HostileClientsSpec::Clients::KINDS.keys
     deadline = now + HostileClientsSpec::SECONDS
     batches = 0
-    loop do
-      # Every kind of client in every batch, plus a few drawn at random, in a random order.
-      batch = (kinds + Array.new(4) { kinds.sample(random: rng) }).shuffle(random: rng)
-                                                                 .map { |k| [k, Random.new(rng.rand(2**62))] }
-      queue = Queue.new
-      batch.each { |job| queue << job }
-      queue.close
-      workers = Array.new(HostileClientsSpec::CLIENTS_AT_ONCE) do
-        Thread.new do
-          while (job = queue.pop)
-            clients.run(*job)
+    # Piston's log (a warning per refused request) is kept for the check on internal errors.
+    log = capture_log do
+      loop do
+        run_batch(clients, rng)
+        batches += 1
+        @findings.ran(:liveness)
+        begin
+          http_s, ws_s = answers_within(1)
+          if http_s > 1 || ws_s > 1
+            @findings.bad(:liveness, format("batch %d: GET took %.2f s, echo %.2f s", batches, http_s, ws_s))
           end
+        rescue StandardError => e
+          @findings.bad(:liveness, "batch #{batches}: #{e.class}: #{e.message[0, 200]}")
         end
-      end
-      workers.each do |t|
-        next if t.join(60)
-
-        @findings.bad(:clients, "a client thread did not finish in 60 s: #{t.backtrace&.first(3)}")
-        t.kill
-      end
-      batches += 1
-      @findings.ran(:liveness)
-      begin
-        http_s, ws_s = answers_within(1)
-        if http_s > 1 || ws_s > 1
-          @findings.bad(:liveness, format("batch %d: GET took %.2f s, echo %.2f s", batches, http_s, ws_s))
+        # The baseline comes after the first batch: what first use loads or pools (JRuby's
+        # selectors for IO.select, one per client thread; compiled code; caches) is there by then.
+        if batches == 1
+          sleep 0.5
+          @findings.baseline = JvmResources.snapshot
+          puts "hostile clients: after the first batch: #{@findings.baseline}"
         end
-      rescue StandardError => e
-        @findings.bad(:liveness, "batch #{batches}: #{e.class}: #{e.message[0, 200]}")
+        break if now > deadline
       end
-      # The baseline comes after the first batch: what first use loads or pools (JRuby's
-      # selectors for IO.select, one per client thread; compiled code; caches) is there by then.
-      if batches == 1
-        sleep 0.5
-        @findings.baseline = JvmResources.snapshot
-        puts "hostile clients: after the first batch: #{@findings.baseline}"
-      end
-      break if now > deadline
     end
+    @findings.ran(:log)
+    log.each_line.grep(/ ERROR /) { |line| @findings.bad(:log, line.chomp.sub(/\A\S+ \S+ /, "")) }
+    puts log if ENV["HOSTILE_LOG"]
     puts "hostile clients: #{batches} batches; #{@findings.summary}"
     expect(@findings.violations(:clients)).to be_empty, failure_message(:clients, "clients")
     expect_clean(:liveness, "liveness checks after a batch")
+  end
+
+  it "logs no internal error (Log.error: an exception nobody expected)" do
+    expect_clean(:log, "runs")
   end
 
   it "answers malformed chunked bodies and bad lengths with 400 (413 for sizes past max_body) and closes" do
