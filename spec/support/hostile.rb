@@ -98,7 +98,7 @@ module Hostile
 
   # --- WebSocket -----------------------------------------------------------------------
 
-  # The opening handshake for the echo route (sent raw, for clients that want to send it torn).
+  # The opening handshake for the echo route, raw (for clients that vanish while it is answered).
   def ws_handshake(path = "/ws")
     head("GET", path, ["Upgrade: websocket", "Connection: Upgrade",
                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"])
