@@ -205,6 +205,21 @@ RSpec.describe "spec support" do
     end
   end
 
+  describe RawWebSocket do
+    # Frames of 126 and 127 bytes carry a 16-bit length; 127 must not be read as the 64-bit marker.
+    [125, 126, 127, 65_535, 65_536].each do |size|
+      it "reads a frame of #{size} bytes" do
+        payload = "x" * size
+        frames = RawWebSocket.frame(:text, payload, mask: false) + RawWebSocket.frame(:ping, "after", mask: false)
+        srv = CannedServer.new([frames], read_requests: false)
+        ws = RawWebSocket.new("127.0.0.1", srv.port)
+        expect(ws.read_frame.payload).to eq(payload)
+        expect(ws.read_frame.payload).to eq("after")
+        ws.close_socket
+      end
+    end
+  end
+
   describe PistonSpec::Cli do
     it "waits for the Listening line, captures output and leaves no process behind" do
       script = "sleep 300 & echo \"child $!\"; echo oops >&2; echo 'Listening on http://127.0.0.1:4567'; wait"

@@ -143,9 +143,11 @@ class RawWebSocket
   # The next frame (control frames included).
   def read_frame(timeout: @timeout)
     b0, b1 = read_exactly(2, timeout).bytes
-    len = b1 & 0x7f
-    len = read_exactly(2, timeout).unpack1("n") if len == 126
-    len = read_exactly(8, timeout).unpack1("Q>") if len == 127
+    len = case b1 & 0x7f
+          when 126 then read_exactly(2, timeout).unpack1("n")
+          when 127 then read_exactly(8, timeout).unpack1("Q>")
+          else b1 & 0x7f
+          end
     key = (b1 & 0x80).zero? ? nil : read_exactly(4, timeout)
     payload = read_exactly(len, timeout)
     payload = self.class.mask_bytes(payload, key) if key
