@@ -42,8 +42,8 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
  * worker writing many messages costs the event loop one task, one flush and one completion, not
  * one of each per message. The IO thread frames small messages one after another into one buffer.
  *
- * <p>Reading from the peer pauses while the channel is unwritable (it does not read what it is
- * sent) and while too many of its messages wait for their callback.
+ * <p>Reading from the peer pauses when it sends while the channel is unwritable (it does not read
+ * what it is sent) and while too many of its messages wait for their callback.
  */
 public abstract class Connection extends ChannelInboundHandlerAdapter implements ChannelFutureListener {
     static final int NEW = 0;
@@ -88,6 +88,7 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
     private volatile int pending;
     private volatile int inbound;
     private volatile boolean inboundFull; // written on the IO thread: reading paused for the callbacks to catch up
+    private boolean backlogged; // IO thread: reading paused because the peer sends but does not read
     private volatile boolean drainArmed;
     private volatile int slowClosed; // 1 once closed as a slow client (logged once)
     private volatile Outgoing outbox; // the newest write from another thread, or null; a task empties it
@@ -215,20 +216,32 @@ public abstract class Connection extends ChannelInboundHandlerAdapter implements
         ctx.fireChannelInactive();
     }
 
-    /**
-     * Reading pauses while the channel is unwritable: a peer that sends without reading what it is
-     * answered (pings and their pongs) then waits on TCP instead of growing the outbound queue.
-     */
+    /** Reading that {@link #sentWhileBacklogged} paused resumes once the peer has read its backlog. */
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (!channel.isWritable()) drainArmed = true;
-        updateReading();
+        else if (backlogged) {
+            backlogged = false;
+            updateReading();
+        }
         ctx.fireChannelWritabilityChanged();
+    }
+
+    /**
+     * IO thread, for each frame the peer sends: one that sends while it does not read what it is
+     * sent (pings, whose pongs pile up) waits on TCP until it reads. Only a peer that sends while
+     * backlogged pays for the pause: the many that only receive (SSE, fan-out) never do.
+     */
+    final void sentWhileBacklogged() {
+        if (!backlogged && !channel.isWritable()) {
+            backlogged = true;
+            updateReading();
+        }
     }
 
     /** IO thread: reads while the peer reads what it is sent and the callbacks keep up with what it sends. */
     private void updateReading() {
-        boolean read = channel.isWritable() && !inboundFull && channel.isActive();
+        boolean read = !backlogged && !inboundFull && channel.isActive();
         if (channel.config().isAutoRead() != read) channel.config().setAutoRead(read);
     }
 

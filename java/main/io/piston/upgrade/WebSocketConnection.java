@@ -186,6 +186,7 @@ final class WebSocketConnection extends Connection {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         lastReadNanos = System.nanoTime();
         pingOutstanding = false;
+        sentWhileBacklogged();
         if (msg instanceof TextWebSocketFrame || msg instanceof BinaryWebSocketFrame
                 || msg instanceof ContinuationWebSocketFrame) {
             onData((WebSocketFrame) msg);
