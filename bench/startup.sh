@@ -32,6 +32,7 @@ PORT=${PORT:-9494}
 ONLY=${ONLY:-}
 READY_TIMEOUT=${READY_TIMEOUT:-120}
 RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/piston-startup.XXXXXX")}
+mkdir -p "$RESULTS_DIR"
 APP=examples/hello/config.ru
 SYSTEM_GEMS=/usr/share/rubygems-integration/all
 JRUBY_JAR=$ROOT/target/jruby/jruby-complete.jar
