@@ -43,6 +43,12 @@ RSpec.describe "the piston gem under rackup", timeout: 120 do
     end
   end
 
+  it "keeps rackup's Rack::Lint (development) checking a response that is not an upgrade" do
+    res = RawHttp.get(server.host, server.port, "/not-upgradeable")
+    expect(res.status).to eq(500)
+    server.wait_for_output(/Status must be/, 10)
+  end
+
   it "lists its -O options in `rackup -h`, found through RACKUP_HANDLER / RACK_HANDLER" do
     var = Rack.release.start_with?("2.") ? "RACK_HANDLER" : "RACKUP_HANDLER"
     out, status = Open3.capture2e(PistonSpec::GemInstall.env(var => "piston"), *PistonSpec::GemInstall.jruby,

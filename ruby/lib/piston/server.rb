@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "piston/upgrade"
+require "piston/lint_upgrades"
 
 module Piston
   # A Piston server inside this JRuby process. The Java core accepts connections on its own
@@ -67,6 +68,7 @@ module Piston
     def start
       raise "already started" if @java
 
+      LintUpgrades.install(@app)
       rack_app = Java::IoPistonRack::RackApplication.new(JRuby.runtime, @app, Server.rack2?, @threads > 1,
                                                           "Piston #{VERSION}")
       @upgrades = Java::IoPistonUpgrade::UpgradeServer.new(JRuby.runtime, build_upgrade_config)
