@@ -21,7 +21,8 @@ Gem::Specification.new do |s|
   s.license = "MIT"
   s.required_ruby_version = ">= 2.6"
 
-  s.files = Dir["lib/**/*.rb", "lib/piston/jars/piston_core.jar", "exe/piston", "LICENSE", "CHANGELOG.md"].sort
+  s.files = Dir["lib/**/*.rb", "lib/piston/jars/piston_core.jar", "lib/piston/jars/piston_redis.jar",
+                "exe/piston", "LICENSE", "CHANGELOG.md"].sort
   s.require_paths = ["lib"]
   s.bindir = "exe"
   s.executables = ["piston"]

@@ -30,6 +30,12 @@ RSpec.describe "the piston gem under rackup", timeout: 120 do
     expect(res["server"].to_s + server.output).to include("Piston")
   end
 
+  it "starts a Redis engine with the Redis client the gem carries in a jar of its own" do
+    url = "redis://127.0.0.1:#{PistonSpec::RedisServer.free_port}/0"
+    res = RawHttp.get(server.host, server.port, "/redis?#{url}")
+    expect([res.status, res.body]).to eq([200, "Redis #{url}"])
+  end
+
   it "runs on the relocated Netty's native epoll transport, with -O Threads" do
     expect(server.output).to include("Transport: epoll")
     expect(server.output).to include("Ruby threads: 3")

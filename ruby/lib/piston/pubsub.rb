@@ -31,6 +31,7 @@ module Piston
         raise ArgumentError, "not a Redis URL (redis://HOST:PORT[/DB]): #{url.inspect}"
       end
 
+      require_redis_client
       begin
         Java::IoPistonUpgrade::RedisEngine.start(broker, url)
       rescue Java::JavaLang::IllegalArgumentException => e
@@ -42,4 +43,15 @@ module Piston
       raise ArgumentError, "pub/sub engine must be :local, a redis:// URL or a PubSubEngine, not #{engine.inspect}"
     end
   end
+
+  # Loads the Redis client (Lettuce, Reactor: half of Piston's Java code) the first time a Redis
+  # engine starts, so that a server without Redis does not carry it. Before RedisEngine is
+  # touched: its classes refer to the client's.
+  def self.require_redis_client
+    jar = File.join(JAR_DIR, "piston_redis.jar")
+    raise LoadError, "Piston's Redis client is missing from #{JAR_DIR}: build it with `mvn package`" unless File.file?(jar)
+
+    require jar
+  end
+  private_class_method :require_redis_client
 end
