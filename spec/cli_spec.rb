@@ -52,7 +52,7 @@ RSpec.describe "bin/piston" do
     expect(out).to include("no /nonexistent/config.ru")
     out, status = Open3.capture2e(CLI_PISTON, "--threads", "many")
     expect(status.exitstatus).to eq(64)
-    expect(out).to include("--threads")
+    expect(out).to include('--threads: "many"')
   end
 
   context "serving a config.ru" do
