@@ -25,7 +25,11 @@ module Piston
 
       require "piston"
       ENV["RACK_ENV"] ||= options.fetch(:environment) { Options[:environment].default }
-      app = load_app(config)
+      app = begin
+        load_app(config)
+      rescue StandardError, ScriptError => e
+        return app_failed(config, e)
+      end
       server = Server.new(app, **options).start
       banner(server, options)
       signal = Piston.wait_for_stop_signal
@@ -84,6 +88,14 @@ module Piston
         require "piston/config_file"
         Piston::ConfigFile.evaluate(path, ::Rack::Builder).to_app
       end
+    end
+
+    # What config.ru raised is the app's error, not a usage error: its message and where it came
+    # from (the head of the backtrace is enough to find the line).
+    def app_failed(path, error)
+      @err.puts "piston: #{path} failed: #{error.message} (#{error.class})"
+      (error.backtrace || []).first(5).each { |line| @err.puts "    from #{line}" }
+      1
     end
 
     def rack_available?
