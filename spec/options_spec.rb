@@ -36,11 +36,16 @@ RSpec.describe "the option table" do
     defaults = Piston::Server.new(NO_APP).options
     rows.zip(names).each do |row, name|
       option = Piston::Options::BY_NAME[name] or next
-      problems.concat(flag_problems(option, row["`piston` flag"]), rackup_problems(option, row["`rackup -O`"]),
+      problems.concat(flag_problems(option, row["`piston` flag"]),
+                      rackup_problems(option, row["`rackup -O`"]),
                       default_problems(option, row["default"], defaults))
-      problems << "#{name}: meaning #{row['meaning'].inspect}, help says #{option.help.inspect}" if row["meaning"] != option.help
+      problems << "#{name}: meaning #{row['meaning'].inspect}, help: #{option.help.inspect}" if row["meaning"] != option.help
     end
     problems
+  end
+
+  def sample(option)
+    OPTION_SAMPLES.fetch(option.kind)
   end
 
   def flag_problems(option, cell)
@@ -49,9 +54,9 @@ RSpec.describe "the option table" do
 
     flags.filter_map do |flag|
       switch = flag.split.first
-      argv, expected = if option.kind == :bool then [[switch.sub("[no-]", "no-")], false]
-                       else [[switch, OPTION_SAMPLES.fetch(option.kind)], option.parse(OPTION_SAMPLES.fetch(option.kind))]
-                       end
+      # --[no-]deflate: the no- form, as the sample is "false".
+      argv = option.kind == :bool ? [switch.sub("[no-]", "no-")] : [switch, sample(option)]
+      expected = option.parse(sample(option))
       got = Piston::CLI.new(argv).parse(argv)[option.name]
       "#{option.name}: `piston #{argv.join(' ')}` sets #{got.inspect}, not #{expected.inspect}" if got != expected
     end
@@ -60,26 +65,26 @@ RSpec.describe "the option table" do
   def rackup_problems(option, cell)
     if (m = cell.to_s.match(/\A`(\w+)=([^`]+)`\z/))
       handler = Object.new.extend(Piston::RackHandler)
-      return ["#{option.name}: `rackup -s piston -h` does not list #{m[0]}"] unless handler.valid_options.key?("#{m[1]}=#{m[2]}")
+      return ["#{option.name}: `rackup -s piston -h` does not list #{m[0]}"] unless handler.valid_options.key?(m[0].delete("`"))
 
-      sample = OPTION_SAMPLES.fetch(option.kind)
-      got = handler.server_options(m[1].to_sym => sample)[option.name]
-      got == option.parse(sample) ? [] : ["#{option.name}: -O #{m[1]}=#{sample} sets #{got.inspect}"]
+      got = handler.server_options(m[1].to_sym => sample(option))[option.name]
+      got == option.parse(sample(option)) ? [] : ["#{option.name}: -O #{m[1]}=#{sample(option)} sets #{got.inspect}"]
     elsif (m = cell.to_s.match(/\A\(rackup `([^`]+)`\)\z/))
-      option.rackup_flag == m[1] && option.rackup.nil? ? [] : ["#{option.name}: says rackup's #{m[1]}, code says -O #{option.rackup}"]
+      option.rackup_flag == m[1] && option.rackup.nil? ? [] : ["#{option.name}: rackup's #{m[1]}, code: -O #{option.rackup}"]
     else
-      option.rackup.nil? && cell == "–" ? [] : ["#{option.name}: -O cell #{cell.inspect}, code says -O #{option.rackup}"]
+      option.rackup.nil? && cell == "–" ? [] : ["#{option.name}: -O cell #{cell.inspect}, code: -O #{option.rackup}"]
     end
   end
 
   def default_problems(option, cell, defaults)
     problems = []
-    sample = OPTION_SAMPLES.fetch(option.kind)
-    given = Piston::Server.new(NO_APP, option.name => sample).options[option.name]
-    problems << "#{option.name}: Piston::Server.new(#{option.name}: #{sample}) gives #{given.inspect}" if given != option.parse(sample)
+    given = Piston::Server.new(NO_APP, option.name => sample(option)).options[option.name]
+    if given != option.parse(sample(option))
+      problems << "#{option.name}: Piston::Server.new(#{option.name}: #{sample(option)}) gives #{given.inspect}"
+    end
     if option.default.nil?
       # No default value ("off", "one per core", or an environment variable's): the words only.
-      problems << "#{option.name}: default #{cell.inspect}, code says #{option.shown_default.inspect}" if cell != option.shown_default
+      problems << "#{option.name}: default #{cell.inspect}, code: #{option.shown_default.inspect}" if cell != option.shown_default
     elsif read_value(option, cell) != defaults[option.name]
       problems << "#{option.name}: default #{cell.inspect}, Piston::Server uses #{defaults[option.name].inspect}"
     end

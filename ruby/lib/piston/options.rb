@@ -4,7 +4,8 @@ module Piston
   # Every option of Piston, written once. The `piston` flags and their --help, rackup's -O names
   # and `rackup -s piston -h`, the keywords of Piston::Server and Piston.run with their defaults,
   # and the table in README.md are all made from ALL (spec/options_spec.rb checks the README).
-  # Plain Ruby without the Java core: `piston` parses its flags before loading it.
+  # Plain Ruby without the Java core: `piston` parses its flags before loading it. Frozen once
+  # loaded, so any thread may read it.
   module Options
     # A bad value for an option; the message names the option as the user wrote it.
     class InvalidValue < ArgumentError; end
@@ -165,7 +166,7 @@ module Piston
     def self.size(value)
       return Integer(value) if value.is_a?(Integer)
 
-      m = /\A(\d+)([kmg]?)b?\z/i.match(value.to_s.strip) or raise ArgumentError, "size #{value.inspect}"
+      m = /\A(\d+)([kmg]?)b?\z/i.match(value.to_s.strip) or raise ArgumentError
       Integer(m[1]) * SIZE_UNITS.fetch(m[2].downcase)
     end
 
