@@ -143,7 +143,7 @@ module Piston
       # Not a Java config: Piston::Server starts the Redis engine itself.
       Option.new(name: :redis, kind: :redis_url, unset: "in-process", env: "PISTON_REDIS_URL", flags: ["--redis URL"],
                  rackup: "Redis", help: "Pub/sub through Redis, redis://HOST:PORT[/DB], shared by every process using it")
-    ].freeze
+    ].each(&:freeze).freeze
     BY_NAME = ALL.to_h { |option| [option.name, option] }.freeze
 
     def self.[](name)
