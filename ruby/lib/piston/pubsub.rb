@@ -26,14 +26,11 @@ module Piston
     when nil, false, :local, "local"
       Java::IoPistonUpgrade::LocalEngine.new(broker)
     when String, Symbol
-      url = engine.to_s
-      unless url.match?(%r{\Arediss?://[^/?#]+}i) || url.match?(%r{\Aredis-socket://}i)
-        raise ArgumentError, "not a Redis URL (redis://HOST:PORT[/DB]): #{url.inspect}"
-      end
-
+      # RedisEngine parses the URL (a bad one is an IllegalArgumentException): Piston::Server's
+      # redis: was checked already, by its option (Piston::Options).
       require_redis_client
       begin
-        Java::IoPistonUpgrade::RedisEngine.start(broker, url)
+        Java::IoPistonUpgrade::RedisEngine.start(broker, engine.to_s)
       rescue Java::JavaLang::IllegalArgumentException => e
         raise ArgumentError, e.message
       end
