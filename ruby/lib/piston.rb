@@ -20,7 +20,7 @@ module Piston
   # The bundled SLF4J (Lettuce's logging) would print a notice when the app has no binding.
   java.lang.System.setProperty("slf4j.internal.verbosity", "ERROR") unless java.lang.System.getProperty("slf4j.internal.verbosity")
   jars.each { |jar| require jar }
-  Java::IoPistonExt::PistonLibrary.load(JRuby.runtime)
+  Java::IoPistonRuby::PistonLibrary.load(JRuby.runtime)
 end
 
 require "piston/server"

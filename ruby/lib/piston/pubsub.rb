@@ -10,21 +10,21 @@ module Piston
   # Piston::Server.new(app, redis: URL), `piston --redis URL` and PISTON_REDIS_URL set it for the
   # time a server runs. Setting it closes the previous engine; subscriptions carry over.
   def self.pubsub_engine
-    Java::IoPistonUpgrade::PubSubBroker.get.engine
+    Java::IoPistonPubsub::PubSubBroker.get.engine
   end
 
   def self.pubsub_engine=(engine)
-    broker = Java::IoPistonUpgrade::PubSubBroker.get
+    broker = Java::IoPistonPubsub::PubSubBroker.get
     broker.engine(pubsub_engine_for(engine))
   end
 
   # An engine for a setting: nil, false or :local (in-process), a redis:// URL, or a Java
-  # io.piston.upgrade.PubSubEngine.
+  # io.piston.pubsub.PubSubEngine.
   def self.pubsub_engine_for(engine)
-    broker = Java::IoPistonUpgrade::PubSubBroker.get
+    broker = Java::IoPistonPubsub::PubSubBroker.get
     case engine
     when nil, false, :local, "local"
-      Java::IoPistonUpgrade::LocalEngine.new(broker)
+      Java::IoPistonPubsub::LocalEngine.new(broker)
     when String, Symbol
       url = engine.to_s
       unless url.match?(%r{\Arediss?://[^/?#]+}i) || url.match?(%r{\Aredis-socket://}i)
@@ -32,11 +32,11 @@ module Piston
       end
 
       begin
-        Java::IoPistonUpgrade::RedisEngine.start(broker, url)
+        Java::IoPistonPubsubRedis::RedisEngine.start(broker, url)
       rescue Java::JavaLang::IllegalArgumentException => e
         raise ArgumentError, e.message
       end
-    when Java::IoPistonUpgrade::PubSubEngine
+    when Java::IoPistonPubsub::PubSubEngine
       engine
     else
       raise ArgumentError, "pub/sub engine must be :local, a redis:// URL or a PubSubEngine, not #{engine.inspect}"

@@ -2,6 +2,7 @@ package io.piston.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -16,6 +17,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
@@ -23,13 +25,15 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
-import io.piston.server.Log;
+import io.piston.log.Log;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * One per connection, on its IO thread. Takes decoded requests from the codec, enforces the
@@ -63,7 +67,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     private boolean continuePending;
     private boolean discarding;
     private HttpExchange active;
-    private HijackedConnection hijacked;
+    private HijackedStream hijacked;
     /** The connection is relayed to the app's socket (SocketBridge): reads pass through. */
     private boolean bridged;
     private ScheduledFuture<?> timer;
@@ -323,7 +327,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** IO thread: the app took the connection; from now on bytes go to it untouched. */
-    void hijacked(HttpExchange exchange, HijackedConnection raw) {
+    void hijacked(HttpExchange exchange, HijackedStream raw) {
         if (exchange != active) return;
         active = null;
         cancelTimer();
@@ -340,7 +344,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
      * server's end of the pair); SocketBridge relays the raw bytes. This handler stays in the
      * pipeline (passing reads through) so that graceful stop still finds the connection.
      */
-    void bridged(HttpExchange exchange, io.netty.channel.Channel app) {
+    void bridged(HttpExchange exchange, Channel app) {
         if (exchange != active) {
             app.close();
             return;
@@ -361,8 +365,8 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
      * through the codec, the HTTP handlers leave the pipeline, and {@code takeover} adds the new
      * protocol's; bytes the codec still held reach them when the codec is removed last.
      */
-    void upgraded(HttpExchange exchange, io.netty.handler.codec.http.HttpResponse head,
-                  java.util.function.Consumer<io.netty.channel.ChannelPipeline> takeover) {
+    void upgraded(HttpExchange exchange, HttpResponse head,
+                  Consumer<ChannelPipeline> takeover) {
         if (exchange != active) {
             ReferenceCountUtil.release(head);
             return;
@@ -375,7 +379,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         }
         for (Pending p : waiting) if (p.body != null) p.body.discard();
         waiting.clear();
-        io.netty.channel.ChannelPipeline pipeline = ctx.pipeline();
+        ChannelPipeline pipeline = ctx.pipeline();
         if (ctx.channel().isActive()) ctx.writeAndFlush(head);
         else ReferenceCountUtil.release(head);
         // A client that reset while the app was deciding: its pipeline is already torn down, and
@@ -387,7 +391,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** The worker pool requests (and upgraded connections' callbacks) run on. */
-    java.util.concurrent.Executor workers() {
+    Executor workers() {
         return server.workers;
     }
 
