@@ -49,6 +49,8 @@ public final class HttpExchange {
     private Stage stage = Stage.NEW;
     private boolean keepAlive;
     private boolean chunked;
+    /** The head went out with {@link #beginRaw}: the app writes the body itself (and may hijack). */
+    private boolean raw;
     private int status;
     private long bytesSent;
     /** A streamed response's Content-Length, which its body may not pass; -1 for none. */
@@ -228,6 +230,7 @@ public final class HttpExchange {
         status = statusCode;
         headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         keepAlive = false;
+        raw = true;
         stage = Stage.STREAMING;
         ctx.channel().writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(statusCode), headers),
                 ctx.channel().voidPromise());
@@ -307,15 +310,14 @@ public final class HttpExchange {
     }
 
     /**
-     * Takes the connection away from HTTP (rack.hijack): no response is written by the server and
-     * the handler returned reads raw bytes. Worker thread.
+     * Takes the connection away from HTTP (rack.hijack): before any response (full hijack), or
+     * after {@link #beginRaw} sent the head (partial hijack). No more is written by the server;
+     * the stream returned reads and writes raw bytes. Worker thread.
      */
     public HijackedStream hijack() {
-        checkStage(Stage.NEW);
-        stage = Stage.DONE;
+        checkCanHijack();
         HijackedStream raw = new HijackedStream(ctx.channel());
-        ctx.channel().eventLoop().execute(() -> handler.hijacked(this, raw));
-        finished();
+        leaveHttp(handler -> handler.hijacked(this, raw));
         return raw;
     }
 
@@ -325,31 +327,18 @@ public final class HttpExchange {
     }
 
     /**
-     * Full hijack onto a real socket: {@code fd} is the server's end of a UNIX socket pair
-     * (non-blocking, owned by this call from now on) whose other end the app holds. The IO
-     * thread relays the connection's raw bytes both ways, bytes the HTTP codec already read
-     * first. Throws (with {@code fd} closed and the exchange untouched) if {@code fd} cannot
-     * become a channel. Worker thread.
+     * Hijack onto a real socket, full or partial as {@link #hijack}: {@code fd} is the server's end
+     * of a UNIX socket pair (non-blocking, owned by this call from now on) whose other end the app
+     * holds. The IO thread relays the connection's raw bytes both ways, bytes the HTTP codec
+     * already read first. Throws (with {@code fd} closed and the exchange untouched) if {@code fd}
+     * cannot become a channel. Worker thread.
      */
     public void hijackToSocket(int fd) {
-        checkStage(Stage.NEW);
-        bridge(fd);
-    }
-
-    /** Partial hijack onto a real socket: as {@link #hijackToSocket}, after {@link #beginRaw}. */
-    public void hijackAfterHeadersToSocket(int fd) {
-        checkStage(Stage.STREAMING);
-        bridge(fd);
-    }
-
-    private void bridge(int fd) {
+        checkCanHijack();
         Channel app = SocketBridge.domainChannel(fd);
         // From now on a client's end of stream is a half-close the app must see, not a close.
         ctx.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-        stage = Stage.DONE;
-        chunked = false;
-        ctx.channel().eventLoop().execute(() -> handler.bridged(this, app));
-        finished();
+        leaveHttp(handler -> handler.bridged(this, app));
     }
 
     /**
@@ -357,13 +346,10 @@ public final class HttpExchange {
      * out through the HTTP codec, then HTTP handling of this connection ends and {@code takeover}
      * installs the new protocol's handlers, on the IO thread. Worker thread.
      */
-    public void upgrade(HttpResponse head,
-                        Consumer<ChannelPipeline> takeover) {
+    public void upgrade(HttpResponse head, Consumer<ChannelPipeline> takeover) {
         checkStage(Stage.NEW);
-        stage = Stage.DONE;
         status = head.status().code();
-        ctx.channel().eventLoop().execute(() -> handler.upgraded(this, head, takeover));
-        finished();
+        leaveHttp(handler -> handler.upgraded(this, head, takeover));
     }
 
     /** The worker pool that serves this connection (upgraded connections run their callbacks there). */
@@ -371,15 +357,22 @@ public final class HttpExchange {
         return handler.workers();
     }
 
-    /** Partial hijack: after the headers went out with {@link #begin}, hands over the raw socket. */
-    public HijackedStream hijackAfterHeaders() {
-        checkStage(Stage.STREAMING);
+    /** A hijack comes before any response, or right after a head sent by {@link #beginRaw}. */
+    private void checkCanHijack() {
+        if (stage != Stage.NEW && !(stage == Stage.STREAMING && raw)) {
+            throw new IllegalStateException("response is " + stage + (raw ? "" : " (not raw)") + ": cannot hijack");
+        }
+    }
+
+    /**
+     * Worker thread: the one way the connection leaves HTTP. The response ends here, the exchange
+     * is finished, and {@code takeover} runs on the IO thread, where the handler hands over.
+     */
+    private void leaveHttp(Consumer<HttpRequestHandler> takeover) {
         stage = Stage.DONE;
         chunked = false;
-        HijackedStream raw = new HijackedStream(ctx.channel());
-        ctx.channel().eventLoop().execute(() -> handler.hijacked(this, raw));
+        ctx.channel().eventLoop().execute(() -> takeover.accept(handler));
         finished();
-        return raw;
     }
 
     /** Sends an interim 103 Early Hints response; ignored once the final response has started. */

@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jruby.Ruby;
 import org.jruby.RubyString;
-import org.jruby.util.ByteList;
 
 /**
  * The Rack env's key strings and constant values, created once per runtime, frozen and

@@ -24,28 +24,26 @@ final class AppSocket implements RawBodyIO {
 
     private AppSocket() {}
 
-    /** Full hijack: the connection's IO. */
+    /**
+     * rack.hijack, full (before any response) or partial (after beginRaw sent the head; the
+     * exchange knows which): a real socket where it can be, else a Piston::HijackedIO.
+     */
     static IRubyObject hijack(ThreadContext ctx, HttpExchange exchange) {
         if (exchange.canHijackToSocket()) {
-            IRubyObject io = pair(ctx, exchange, false);
+            IRubyObject io = pair(ctx, exchange);
             if (io != null) return io;
         }
         return HijackedIO.wrap(ctx.runtime, exchange.hijack());
     }
 
-    /** Partial hijack (the response head already went out with beginRaw): the body's IO. */
     @Override
     public IRubyObject afterHeaders(ThreadContext ctx, HttpExchange exchange) {
-        if (exchange.canHijackToSocket()) {
-            IRubyObject io = pair(ctx, exchange, true);
-            if (io != null) return io;
-        }
-        return HijackedIO.wrap(ctx.runtime, exchange.hijackAfterHeaders());
+        return hijack(ctx, exchange);
     }
 
     @Override
     public IRubyObject stream(ThreadContext ctx, HttpExchange exchange) {
-        return HijackedIO.wrap(ctx.runtime, exchange.hijackAfterHeaders());
+        return HijackedIO.wrap(ctx.runtime, exchange.hijack());
     }
 
     /**
@@ -55,7 +53,7 @@ final class AppSocket implements RawBodyIO {
      * the socket down. Null, with nothing left open and the exchange untouched, when any step
      * fails.
      */
-    private static IRubyObject pair(ThreadContext ctx, HttpExchange exchange, boolean afterHeaders) {
+    private static IRubyObject pair(ThreadContext ctx, HttpExchange exchange) {
         Ruby runtime = ctx.runtime;
         IRubyObject app = null;
         int appFd = -1;
@@ -74,8 +72,7 @@ final class AppSocket implements RawBodyIO {
             appFd = -1; // the UNIXSocket owns it now
             int fd = serverFd;
             serverFd = -1; // the exchange owns it now (and closes it if it fails)
-            if (afterHeaders) exchange.hijackAfterHeadersToSocket(fd);
-            else exchange.hijackToSocket(fd);
+            exchange.hijackToSocket(fd);
             return app;
         } catch (IOException | RuntimeException | LinkageError e) {
             if (!warned) {

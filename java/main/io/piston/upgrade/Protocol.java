@@ -1,6 +1,6 @@
 package io.piston.upgrade;
 
-/** What an upgraded connection speaks; {@link #rackName} is its name in env['rack.upgrade?']. */
+/** What an upgraded connection speaks; {@link #rackName} is its name in env['rack.upgrade?']. Constant; any thread. */
 public enum Protocol {
     WEBSOCKET("websocket"),
     SSE("sse");
