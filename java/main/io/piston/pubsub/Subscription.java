@@ -46,11 +46,11 @@ public final class Subscription {
     }
 
     /** Names one subscription of an owner: one per channel, and one per pattern. */
-    public String key() {
+    String key() {
         return key(channel, pattern);
     }
 
-    public static String key(String channel, boolean pattern) {
+    static String key(String channel, boolean pattern) {
         return pattern ? "\0p:" + channel : channel;
     }
 

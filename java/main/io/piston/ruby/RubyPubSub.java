@@ -1,9 +1,8 @@
 package io.piston.ruby;
 
-import io.piston.pubsub.PubSubBroker;
 import io.piston.pubsub.Subscription;
+import io.piston.pubsub.SubscriptionSet;
 import io.piston.upgrade.CallbackPool;
-import java.util.concurrent.ConcurrentHashMap;
 import org.jruby.anno.JRubyMethod;
 import org.jruby.runtime.Block;
 import org.jruby.runtime.ThreadContext;
@@ -15,7 +14,7 @@ import org.jruby.runtime.builtin.IRubyObject;
  * run one message at a time per subscription, on Piston's pub/sub threads.
  */
 public final class RubyPubSub {
-    private static final ConcurrentHashMap<String, Subscription> GLOBAL = new ConcurrentHashMap<>();
+    private static final SubscriptionSet GLOBAL = new SubscriptionSet();
 
     private RubyPubSub() {}
 
@@ -33,23 +32,13 @@ public final class RubyPubSub {
         boolean pattern = RubyClient.patternOption(ctx, args);
         Subscription s = Subscription.listening(channel, pattern,
                 RubyClient.blockListener(ctx.runtime, block, "global subscription to " + channel), CallbackPool.newSerialQueue());
-        synchronized (GLOBAL) {
-            Subscription old = GLOBAL.put(s.key(), s);
-            if (old != null) PubSubBroker.get().remove(old);
-            PubSubBroker.get().add(s);
-        }
+        GLOBAL.add(s);
         return ctx.tru;
     }
 
     /** Piston.unsubscribe(channel, match: nil): true when there was such a subscription. */
     @JRubyMethod(name = "unsubscribe", meta = true, required = 1, optional = 1)
     public static IRubyObject unsubscribe(ThreadContext ctx, IRubyObject self, IRubyObject[] args) {
-        String key = Subscription.key(RubyClient.channelName(ctx, args[0]), RubyClient.patternOption(ctx, args));
-        synchronized (GLOBAL) {
-            Subscription old = GLOBAL.remove(key);
-            if (old == null) return ctx.fals;
-            PubSubBroker.get().remove(old);
-        }
-        return ctx.tru;
+        return ctx.runtime.newBoolean(GLOBAL.remove(RubyClient.channelName(ctx, args[0]), RubyClient.patternOption(ctx, args)));
     }
 }
