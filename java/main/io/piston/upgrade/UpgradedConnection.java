@@ -61,8 +61,6 @@ public abstract class UpgradedConnection extends Outbox implements Subscriber {
         this.timeoutSeconds = (int) config.pingInterval.getSeconds();
     }
 
-
-
     public abstract Protocol protocol();
 
     /** Worker thread: the response head that accepts the upgrade; adds to the app's headers. */
@@ -70,14 +68,6 @@ public abstract class UpgradedConnection extends Outbox implements Subscriber {
 
     /** IO thread: adds this protocol's handlers, ending with this one. */
     abstract void addHandlers(ChannelPipeline pipeline);
-
-
-
-
-
-
-
-
 
     /** IO thread: the close the app asked for, after the writes queued before it. */
     abstract void closeGracefully(int code);
@@ -191,38 +181,6 @@ public abstract class UpgradedConnection extends Outbox implements Subscriber {
         onLoop(this::armIdle);
     }
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
     @Override
     final void drained() {
         UpgradeHandler h = handler;
@@ -315,12 +273,6 @@ public abstract class UpgradedConnection extends Outbox implements Subscriber {
         updateReading();
     }
 
-
-
-
-
-
-
     /** IO thread: the channel closed: no more writes, subscriptions end, on_close is queued last. */
     final void finish() {
         assert channel.eventLoop().inEventLoop();
@@ -348,10 +300,6 @@ public abstract class UpgradedConnection extends Outbox implements Subscriber {
     final boolean isClosed() {
         return state == CLOSED;
     }
-
-
-
-
 
     private void armIdle() {
         if (idleTimer != null) {
