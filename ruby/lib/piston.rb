@@ -21,7 +21,7 @@ module Piston
   # the app has no binding.
   java.lang.System.setProperty("slf4j.internal.verbosity", "ERROR") unless java.lang.System.getProperty("slf4j.internal.verbosity")
   require core_jar
-  Java::IoPistonExt::PistonLibrary.load(JRuby.runtime)
+  Java::IoPistonRuby::PistonLibrary.load(JRuby.runtime)
 end
 
 require "piston/server"

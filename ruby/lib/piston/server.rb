@@ -34,9 +34,9 @@ module Piston
       raise "already started" if @java
 
       LintUpgrades.install(@app)
-      rack_app = Java::IoPistonRack::RackApplication.new(JRuby.runtime, @app, Server.rack2?, @threads > 1,
+      rack_app = Java::IoPistonRuby::RackApplication.new(JRuby.runtime, @app, Server.rack2?, @threads > 1,
                                                           "Piston #{VERSION}")
-      @upgrades = Java::IoPistonUpgrade::UpgradeServer.new(JRuby.runtime, build_upgrade_config)
+      @upgrades = Java::IoPistonUpgrade::UpgradeAcceptor.new(build_upgrade_config)
       rack_app.upgrades = @upgrades
       @java = Java::IoPistonServer::PistonServer.new(build_config, rack_app)
       @java.beforeStop(@upgrades.shutdownHook)
@@ -44,7 +44,7 @@ module Piston
       # Redis unreachable is logged and retried in the background: the server starts anyway.
       if @redis
         @engine = Piston.pubsub_engine_for(@redis)
-        Java::IoPistonUpgrade::PubSubBroker.get.engine(@engine)
+        Java::IoPistonPubsub::PubSubBroker.get.engine(@engine)
       end
       self
     rescue Java::JavaIo::IOException => e
@@ -87,7 +87,7 @@ module Piston
     def stop
       @java&.stop
       if @engine
-        Java::IoPistonUpgrade::PubSubBroker.get.resetEngine(@engine)
+        Java::IoPistonPubsub::PubSubBroker.get.resetEngine(@engine)
         @engine = nil
       end
       self
