@@ -122,6 +122,24 @@ RSpec.describe "the option table" do
     expect(disagreements(table_rows(without_redis))).to include("options without a row: [:redis]")
   end
 
+  # Java callers (the bench servers, the JUnit tests) build configs without Ruby: the Java
+  # builders' own defaults must be the table's, or the two would drift apart unseen.
+  it "has the defaults the Java config builders use" do
+    require "piston"
+    server = Java::IoPistonServer::ServerConfig.builder.build
+    configs = { server: [server, server.http], upgrade: [Java::IoPistonUpgrade::UpgradeConfig.builder.build] }
+    checked = Piston::Options::ALL.reject { |o| o.default.nil? || o.config.nil? }.map do |option|
+      field = option.java_setter
+      owner = configs.fetch(option.config).find { |c| c.respond_to?(field) } or
+        raise "#{option.name}: no field #{field} in the #{option.config} config"
+      value = owner.send(field)
+      value = value.to_millis / 1000.0 if value.is_a?(java.time.Duration)
+      expect([option.name, value]).to eq([option.name, option.default])
+      option.name
+    end
+    expect(checked.size).to be > 15
+  end
+
   it "names the option and the bad value when a value is wrong" do
     expect { Piston::Server.new(NO_APP, max_body: "lots") }
       .to raise_error(Piston::Options::InvalidValue, /max_body: "lots" \(a size/)
