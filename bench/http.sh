@@ -6,8 +6,10 @@
 # (ceiling, piston, ceiling, piston, ...) so drift in machine load hits both alike.
 # Prints a per-run table (with each server's CPU time per request, read from /proc), medians,
 # the piston/ceiling ratio (of the medians, and the median of each round's own ratio), the
-# servers' RSS, and a markdown snippet for bench/README.md. Raw wrk output and server logs
-# are kept in $RESULTS_DIR.
+# servers' RSS, and a markdown summary, which it also appends to bench/results/DAY-http.md.
+# Raw wrk output and server logs are kept in $RESULTS_DIR. The ceiling and the other Java bench
+# classes (bench/java) are compiled against Piston's compiled core, target/classes: build that
+# first (bin/piston does when the sources are newer than its jar, or mvn -q -DskipTests package).
 #
 # Environment (defaults in brackets):
 #   ROUNDS            measured runs per server [5]
@@ -20,16 +22,15 @@
 #   PISTON_THREADS    Ruby worker threads, substituted for {THREADS} [5, Piston's default]
 #   CEILING_THREADS   ceiling IO threads [number of cores]
 #   CEILING_JAVA_OPTS JVM options for the ceiling [-XX:+UseParallelGC, the collector bin/piston uses]
-#   PISTON_CMD        command starting Piston; {PORT}, {THREADS} and {CP} (the ceiling's
-#                     classpath) are substituted ['bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru']
-#   PISTON_LABEL      the measured server's name in the markdown; the prose uses the part before
+#   PISTON_CMD        command starting Piston; {PORT}, {THREADS} and {CP} (the bench
+#                     classes' classpath) are substituted ['bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru']
+#   PISTON_LABEL      the measured server's name in the summary; the prose uses the part before
 #                     the first comma [Piston, `bench/hello.ru`]
 #   READY_TIMEOUT     seconds to wait for each server's port [120]
 #   RESULTS_DIR       where logs and raw wrk output go [a new /tmp/piston-bench.XXXXXX]
 #
 # Example, Piston's HTTP core with a Java app on its worker threads instead of JRuby (its Java
-# request path, hand-offs included, without Ruby; it needs the core compiled into target/classes,
-# which bin/piston does when the sources are newer than its jar, or mvn -DskipTests package):
+# request path, hand-offs included, without Ruby):
 #   PISTON_LABEL='HelloWorkerServer (Java app on the workers)' \
 #   PISTON_CMD='java -XX:+UseParallelGC -Xmx1g -cp {CP} io.piston.bench.HelloWorkerServer --port {PORT} --threads {THREADS}' bench/http.sh
 #
@@ -37,15 +38,8 @@
 #   ROUNDS=2 WRK_DURATION=2s WARMUP_PISTON=2 WARMUP_CEILING=2 \
 #   PISTON_CMD='java -cp {CP} io.piston.bench.HelloCeilingServer --bind 127.0.0.1 --port {PORT}' bench/http.sh
 set -euo pipefail
-export LC_ALL=C
-
-if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-    exit 0
-fi
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+# shellcheck source=bench/servers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 
 ROUNDS=${ROUNDS:-5}
 WRK_THREADS=${WRK_THREADS:-1}
@@ -66,11 +60,7 @@ RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/piston-bench.XXXXXX")}
 mkdir -p "$RESULTS_DIR"
 
 WRK_OPTS=(-t"$WRK_THREADS" -c"$WRK_CONNECTIONS")
-declare -A PGID=() URL=() LOG=()
-LOAD_PID=
-
-# shellcheck source=bench/servers.sh
-source "$ROOT/bench/servers.sh"
+declare -A URL=()
 
 command -v wrk >/dev/null || die "wrk not found"
 command -v curl >/dev/null || die "curl not found"
@@ -86,19 +76,8 @@ seconds() {
 }
 
 
-# --- build the ceiling (just this one class, independent of the rest of the tree) ---
-CEILING_SRC=java/main/io/piston/bench/HelloCeilingServer.java
-CEILING_CLASS=target/classes/io/piston/bench/HelloCeilingServer.class
-if [[ ! -s target/cp.txt ]]; then
-    log "resolving the dependency classpath (target/cp.txt)"
-    mvn -q dependency:build-classpath -Dmdep.outputFile=target/cp.txt >&2 || die "mvn dependency:build-classpath failed"
-fi
-CP="$ROOT/target/classes:$(cat target/cp.txt)"
-if [[ ! -f $CEILING_CLASS || $CEILING_SRC -nt $CEILING_CLASS ]]; then
-    log "compiling $CEILING_SRC"
-    mkdir -p target/classes
-    javac --release 17 -d target/classes -cp "$CP" "$CEILING_SRC" || die "javac failed"
-fi
+# --- the ceiling and the other Java bench classes (bench/java) ---
+build_bench_classes
 
 # --- servers: each in its own session so the whole tree can be stopped ---
 start_server() {
@@ -263,19 +242,15 @@ echo "piston/ceiling: $RATIO% of the requests/s (medians); $PAIRED% (median of t
 echo "host steal: $C_STEAL% of the CPU time during the ceiling's runs, $P_STEAL% during $PISTON_NAME's (medians)"
 (( ERRORS == 0 )) || echo "WARNING: $ERRORS socket errors or non-2xx responses (see $RESULTS_DIR)"
 
-# --- markdown for bench/README.md ---
-CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+# --- summary ---
 JAVA=$(java -version 2>&1 | awk 'NR == 1')
 WRK_VERSION=$( (wrk -v 2>&1 || true) | awk 'NR == 1 { print $1, $2 }')
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo "no commit")
-[[ -z $(git status --porcelain 2>/dev/null) ]] || COMMIT="$COMMIT (with uncommitted changes)"
 
-cat <<EOF
+save_summary http <<EOF
+### $(date -u '+%Y-%m-%d %H:%M UTC'), $(commit_measured)
 
------ markdown for bench/README.md -----
-### $(date -u '+%Y-%m-%d %H:%M UTC'), $COMMIT
-
-- Machine: $(nproc) cores ($CPU), $(uname -sr), shared by the servers and wrk; load average $LOAD_START at start, $LOAD_END at end
+- Command: \`$COMMAND\`
+- Machine: $(machine), shared by the servers and wrk; load average $LOAD_START at start, $LOAD_END at end
 - $JAVA; $WRK_VERSION
 - \`wrk ${WRK_OPTS[*]} -d$WRK_DURATION --latency\`, $ROUNDS alternating rounds after ${WARMUP_CEILING} s (ceiling) / ${WARMUP_PISTON} s ($PISTON_NAME) of warm-up
 - $PISTON_NAME: \`${PISTON_CMD}\` with {THREADS}=$PISTON_THREADS; ceiling: $CEILING_THREADS IO threads
@@ -290,6 +265,5 @@ the rounds' own ratios is $PAIRED %.$( (( ERRORS == 0 )) || echo " ($ERRORS sock
 The host took $C_STEAL % of the CPU time during the ceiling's runs and $P_STEAL % during those of
 $PISTON_NAME (medians of the steal time in \`/proc/stat\`; per run, ceiling: $(values_of ceiling STEAL %s);
 $PISTON_NAME: $(values_of piston STEAL %s)).
------ end -----
 EOF
 log "raw output: $RESULTS_DIR"

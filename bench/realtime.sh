@@ -13,8 +13,10 @@
 #
 # Each benchmark starts both servers, warms them up, then alternates measured runs (ceiling,
 # Piston, ceiling, Piston, ...) for ROUNDS rounds; a run is one generator process. Prints every
-# run, the medians, Piston/ceiling ratios, each server's RSS, and a markdown snippet for
-# bench/README.md. Server logs and generator output are kept in $RESULTS_DIR.
+# run, the medians, Piston/ceiling ratios, each server's RSS, and a markdown summary, which it
+# also appends to bench/results/DAY-realtime.md. Server logs and generator output are kept in
+# $RESULTS_DIR. The generator, the ceiling and the other Java bench classes (bench/java) are
+# compiled against Piston's compiled core, target/classes: build Piston first.
 #
 # Environment (defaults in brackets):
 #   ROUNDS              measured runs per server and setting [3]
@@ -47,15 +49,8 @@
 #   ROUNDS=1 DURATION=2 WARMUP_PISTON=2 FANOUT_SUBSCRIBERS=1000 \
 #   PISTON_CMD='java -cp {CP} io.piston.bench.RealtimeCeilingServer --port {PORT}' bench/realtime.sh
 set -euo pipefail
-export LC_ALL=C
-
-if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-    exit 0
-fi
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+# shellcheck source=bench/servers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 
 BENCHES=("$@")
 (( ${#BENCHES[@]} > 0 )) || BENCHES=(echo sse fanout)
@@ -91,32 +86,14 @@ READY_TIMEOUT=${READY_TIMEOUT:-120}
 RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/piston-realtime.XXXXXX")}
 mkdir -p "$RESULTS_DIR"
 
-declare -A PGID=() LOG=()
-LOAD_PID=
 STOP_WAIT=15   # seconds of grace for a server with thousands of connections to close
-
-# shellcheck source=bench/servers.sh
-source "$ROOT/bench/servers.sh"
 
 [[ $PISTON_PORT != "$CEILING_PORT" ]] || die "PISTON_PORT and CEILING_PORT must differ"
 [[ -f target/jruby/jruby-complete.jar && -f ruby/lib/piston/jars/piston_core.jar ]] ||
     [[ $PISTON_CMD != *jruby-complete* ]] || die "build Piston first: mvn -q -o -DskipTests package"
 
-# --- build the bench classes (just these, into their own directory) ---
-BENCH_CLASSES=target/bench-classes
-SOURCES=(java/main/io/piston/bench/{Payload,LatencyHistogram,WsLoadGenerator,RealtimeCeilingServer}.java)
-if [[ ! -s target/cp.txt ]]; then
-    log "resolving the dependency classpath (target/cp.txt)"
-    mvn -q dependency:build-classpath -Dmdep.outputFile=target/cp.txt >&2 || die "mvn dependency:build-classpath failed"
-fi
-CP="$ROOT/$BENCH_CLASSES:$(cat target/cp.txt)"
-stamp=$BENCH_CLASSES/.built
-if [[ ! -f $stamp ]] || [[ -n $(find "${SOURCES[@]}" -newer "$stamp" -print -quit) ]]; then
-    log "compiling the load generator and the ceiling"
-    mkdir -p "$BENCH_CLASSES"
-    javac --release 17 -d "$BENCH_CLASSES" -cp "$CP" "${SOURCES[@]}" || die "javac failed"
-    touch "$stamp"
-fi
+# --- the load generator, the ceiling and the other Java bench classes (bench/java) ---
+build_bench_classes
 
 # --- servers: each in its own session so the whole tree can be stopped ---
 start_server() {
@@ -285,22 +262,17 @@ for b in "${BENCHES[@]}"; do
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# --- markdown for bench/README.md ---
-CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+# --- summary ---
 JAVA=$(java -version 2>&1 | awk 'NR == 1')
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo "no commit")
-[[ -z $(git status --porcelain 2>/dev/null) ]] || COMMIT="$COMMIT (with uncommitted changes)"
 
-cat <<EOF
+save_summary realtime <<EOF
+### $(date -u '+%Y-%m-%d %H:%M UTC'), $(commit_measured), real-time
 
------ markdown for bench/README.md -----
-### $(date -u '+%Y-%m-%d %H:%M UTC'), $COMMIT, real-time
-
-- Machine: $(nproc) cores ($CPU), $(uname -sr), shared by the servers and the generator; load average $LOAD_START at start, $LOAD_END at end
+- Command: \`$COMMAND\`
+- Machine: $(machine), shared by the servers and the generator; load average $LOAD_START at start, $LOAD_END at end
 - $JAVA; generator: 1 process, $GEN_THREADS event-loop thread(s), \`$GEN_JAVA_OPTS\`
 - $ROUNDS alternating rounds per setting; warm-up after start: ${WARMUP_CEILING} s / ${WARMUP_PISTON} s (echo, sse), ${FANOUT_WARMUP_CEILING} / ${FANOUT_WARMUP_PISTON} bursts (fan-out), ceiling / Piston
 - Piston: \`${PISTON_CMD}\` with {THREADS}=$PISTON_THREADS, {JAVA_OPTS}=\`$PISTON_JAVA_OPTS\`; ceiling: $CEILING_THREADS IO threads, \`$CEILING_JAVA_OPTS\`
 $(cat "$MD")
------ end -----
 EOF
 log "raw output: $RESULTS_DIR"

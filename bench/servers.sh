@@ -1,8 +1,30 @@
-# Shared by the benchmark scripts (sourced, not run): logging, and servers started in sessions
-# of their own (start_in_session) so that each one's whole process tree can be stopped, on
-# exit or Ctrl-C too.
-# The sourcing script declares the associative arrays PGID (server name -> session id) and LOG
-# (server name -> log file), sets READY_TIMEOUT, and sets LOAD_PID while its load generator runs.
+# Shared by the benchmark scripts (sourced first thing, not run): --help from the script's header,
+# logging, servers started in sessions of their own (start_in_session) so that each one's whole
+# process tree can be stopped, on exit or Ctrl-C too, the Java bench classes, and the summary each
+# run leaves in bench/results/.
+# The sourcing script fills PGID (server name -> session id) and LOG (server name -> log file),
+# sets READY_TIMEOUT, and sets LOAD_PID while its load generator runs.
+export LC_ALL=C
+
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+    exit 0
+fi
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+# The settings this run got from the environment (the names the script's header lists), so that
+# its summary says the command that produced it. Read before the script fills in its defaults.
+SETTINGS=$(sed -n '/^# Environment/,/^set -euo/p' "$0" | grep -oE '\b[A-Z][A-Z0-9_]*[A-Z0-9]\b' | sort -u |
+    while read -r name; do
+        if [[ ! -v $name ]]; then continue; fi
+        if [[ ${!name} =~ ^[A-Za-z0-9_./:,+-]+$ ]]; then printf '%s=%s ' "$name" "${!name}"; else printf '%s=%s ' "$name" "${!name@Q}"; fi
+    done)
+COMMAND="${SETTINGS}bench/$(basename "$0")${*:+ $*}"
+
+declare -A PGID=() LOG=()
+LOAD_PID=
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -74,4 +96,44 @@ rss_kb() {
         total=$((total + ${kb:-0}))
     done
     echo "$total"
+}
+
+# Compiles the Java bench classes (bench/java) into target/bench-classes against Piston's compiled
+# core (target/classes) and its dependencies (target/cp.txt), when a source or the core is newer
+# than the last build. Sets CP, the classpath to run them with.
+build_bench_classes() {
+    local out=target/bench-classes stamp=target/bench-classes/.built
+    [[ -d target/classes/io/piston ]] || die "build Piston first: mvn -q -o -DskipTests package"
+    if [[ ! -s target/cp.txt ]]; then
+        log "resolving the dependency classpath (target/cp.txt)"
+        mvn -q dependency:build-classpath -Dmdep.outputFile=target/cp.txt >&2 || die "mvn dependency:build-classpath failed"
+    fi
+    CP="$ROOT/$out:$ROOT/target/classes:$(cat target/cp.txt)"
+    if [[ ! -f $stamp ]] || [[ -n $(find bench/java target/classes -newer "$stamp" -print -quit) ]]; then
+        log "compiling the bench classes (bench/java) into $out"
+        rm -rf "$out"
+        mkdir -p "$out"
+        find bench/java -name '*.java' -print0 | xargs -0 javac --release 17 -d "$out" -cp "$CP" || die "javac failed"
+        touch "$stamp"
+    fi
+}
+
+# For the summaries: the commit measured (its own results files aside), and the machine.
+commit_measured() {
+    local commit
+    commit=$(git rev-parse --short HEAD 2>/dev/null || echo "no commit")
+    [[ -z $(git status --porcelain -- . ':!bench/results' 2>/dev/null) ]] || commit="$commit (with uncommitted changes)"
+    echo "$commit"
+}
+machine() { echo "$(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(uname -sr)"; }
+
+# Prints a run's summary (markdown, on stdin) and appends it to bench/results/DAY-NAME.md: one
+# file per day and benchmark, the day's runs in the order they ended.
+save_summary() {
+    local name=$1 summary file
+    summary=$(cat)
+    file=bench/results/$(date -u +%F)-$name.md
+    printf '\n----- summary, also in %s -----\n%s\n----- end -----\n' "$file" "$summary"
+    mkdir -p bench/results
+    { [[ ! -s $file ]] || echo; echo "$summary"; } >>"$file"
 }

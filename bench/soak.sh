@@ -17,7 +17,9 @@
 # at the moment of a sample (about 260 fds):
 #   heap after GC  +25 %, at least +32 MiB     RSS      +64 MiB
 #   fds            +50                         threads  +10
-# Exits 1 on "grows", a server that died, or clients that saw wrong answers.
+# Ends with a markdown summary (the samples, the clients' results and the verdict), which it also
+# appends to bench/results/DAY-soak.md. Exits 1 on "grows", a server that died, or clients that
+# saw wrong answers.
 #
 # Environment (defaults in brackets):
 #   SOAK_SECONDS      length of the load [600]
@@ -32,15 +34,8 @@
 #
 # Example, a short check of the script:  SOAK_SECONDS=90 bench/soak.sh
 set -euo pipefail
-export LC_ALL=C
-
-if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-    exit 0
-fi
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+# shellcheck source=bench/servers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 
 SOAK_SECONDS=${SOAK_SECONDS:-600}
 SAMPLE_SECONDS=${SAMPLE_SECONDS:-30}
@@ -55,12 +50,7 @@ READY_TIMEOUT=${READY_TIMEOUT:-120}
 RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/piston-soak.XXXXXX")}
 mkdir -p "$RESULTS_DIR"
 
-declare -A PGID=() LOG=()
-LOAD_PID=
 STOP_WAIT=15
-
-# shellcheck source=bench/servers.sh
-source "$ROOT/bench/servers.sh"
 
 for tool in wrk jcmd node; do command -v "$tool" >/dev/null || die "$tool not found"; done
 [[ -d node_modules/ws ]] || die "node_modules/ws is missing: run bin/setup"
@@ -73,8 +63,9 @@ start() {
 }
 
 # --- the server ---
-# shellcheck disable=SC2086
-start piston "exec bin/piston -b 127.0.0.1 -p $SOAK_PORT -t $PISTON_THREADS $PISTON_ARGS bench/soak.ru"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+SERVER_CMD="bin/piston -b 127.0.0.1 -p $SOAK_PORT -t $PISTON_THREADS $PISTON_ARGS bench/soak.ru"
+start piston "exec $SERVER_CMD"
 wait_ready piston "$SOAK_PORT"
 JVM=$(pgrep -s "${PGID[piston]}" java | head -n1)
 [[ -n $JVM ]] || die "no java process in the server's session"
@@ -89,7 +80,9 @@ log "load running for ${SOAK_SECONDS}s; logs in $RESULTS_DIR"
 
 # --- samples ---
 SAMPLES=$RESULTS_DIR/samples.txt
+REPORT=$RESULTS_DIR/report.txt # what is printed from here on, for the summary
 : >"$SAMPLES"
+: >"$REPORT"
 kib() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$JVM/status"; }
 # Heap used after a full GC, in KiB: the sum of the "used" of the heap's spaces (Parallel's
 # young and old generations, G1's one heap); Metaspace is not heap.
@@ -102,10 +95,10 @@ sample() {
     rss=$(kib VmRSS); heap=$(heap_after_gc); fds=$(ls "/proc/$JVM/fd" | wc -l); threads=$(kib Threads)
     echo "$t $rss $heap $fds $threads" >>"$SAMPLES"
     printf '%8s %10.1f %14.1f %8s %8s\n' "$t" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
-        "$(awk -v k="$heap" 'BEGIN { print k / 1024 }')" "$fds" "$threads"
+        "$(awk -v k="$heap" 'BEGIN { print k / 1024 }')" "$fds" "$threads" | tee -a "$REPORT"
 }
 
-printf '%8s %10s %14s %8s %8s\n' seconds rss_MiB heap_gc_MiB fds threads
+printf '%8s %10s %14s %8s %8s\n' seconds rss_MiB heap_gc_MiB fds threads | tee -a "$REPORT"
 t0=$SECONDS
 for (( t = SAMPLE_SECONDS; t <= SOAK_SECONDS; t += SAMPLE_SECONDS )); do
     while (( SECONDS - t0 < t )); do
@@ -120,10 +113,12 @@ for _ in $(seq 90); do kill -0 -- "-${PGID[clients]}" 2>/dev/null || break; slee
 clients_ok=1
 grep -q '^RESULT' "${LOG[clients]}" || clients_ok=0
 grep -q '^problems' "${LOG[clients]}" && clients_ok=0
-echo
-echo "clients: $(grep '^RESULT' "${LOG[clients]}" || echo 'no RESULT line')"
-grep '^problems' "${LOG[clients]}" || true
-echo "wrk: $(awk '/requests in/ { r += $1; b++ } /Non-2xx|Socket errors/ { e++ } END { printf "%d requests in %d bursts, %d with errors", r, b, e }' "${LOG[wrk]}")"
+{
+    echo
+    echo "clients: $(grep '^RESULT' "${LOG[clients]}" || echo 'no RESULT line')"
+    grep '^problems' "${LOG[clients]}" || true
+    echo "wrk: $(awk '/requests in/ { r += $1; b++ } /Non-2xx|Socket errors/ { e++ } END { printf "%d requests in %d bursts, %d with errors", r, b, e }' "${LOG[wrk]}")"
+} | tee -a "$REPORT"
 
 # --- verdict: last sample against the first ---
 read -r _ rss0 heap0 fds0 thr0 < <(head -n1 "$SAMPLES")
@@ -132,14 +127,27 @@ grows=0
 verdict() { # name first last allowed-growth unit
     local word=steady
     if awk -v a="$2" -v b="$3" -v m="$4" 'BEGIN { exit !(b > a + m) }'; then word=GROWS; grows=1; fi
-    printf '%-14s %10s -> %-10s (margin %s %s): %s\n' "$1" "$2" "$3" "$4" "$5" "$word"
+    printf '%-14s %10s -> %-10s (margin %s %s): %s\n' "$1" "$2" "$3" "$4" "$5" "$word" | tee -a "$REPORT"
 }
-echo
-echo "verdict, sample at ${SAMPLE_SECONDS}s against the one at $(tail -n1 "$SAMPLES" | cut -d' ' -f1)s:"
+printf '\nverdict, sample at %ss against the one at %ss:\n' "$SAMPLE_SECONDS" "$(tail -n1 "$SAMPLES" | cut -d' ' -f1)" | tee -a "$REPORT"
 verdict "heap after GC" "$heap0" "$heap1" "$(awk -v a="$heap0" 'BEGIN { m = a / 4; print int(m > 32768 ? m : 32768) }')" KiB
 verdict "RSS" "$rss0" "$rss1" 65536 KiB
 verdict "fds" "$fds0" "$fds1" 50 ""
 verdict "threads" "$thr0" "$thr1" 10 ""
-if (( grows )); then echo "verdict: grows"; else echo "verdict: steady"; fi
+if (( grows )); then echo "verdict: grows"; else echo "verdict: steady"; fi | tee -a "$REPORT"
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+save_summary soak <<EOF
+### $(date -u '+%Y-%m-%d %H:%M UTC'), $(commit_measured), soak
+
+- Command: \`$COMMAND\`
+- Machine: $(machine), shared by the server and the load; load average $LOAD_START at start, $LOAD_END at end
+- $(java -version 2>&1 | awk 'NR == 1'); $( (wrk -v 2>&1 || true) | awk 'NR == 1 { print $1, $2 }'); Node $(node --version)
+- Server: \`$SERVER_CMD\` with PISTON_JAVA_OPTS=\`$PISTON_JAVA_OPTS\`; ${SOAK_SECONDS} s of load, a sample every ${SAMPLE_SECONDS} s
+
+\`\`\`
+$(cat "$REPORT")
+\`\`\`
+EOF
 (( clients_ok )) || log "the clients saw problems (see above and ${LOG[clients]})"
 (( grows == 0 && clients_ok ))

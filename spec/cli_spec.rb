@@ -52,7 +52,15 @@ RSpec.describe "bin/piston" do
     expect(out).to include("no /nonexistent/config.ru")
     out, status = Open3.capture2e(CLI_PISTON, "--threads", "many")
     expect(status.exitstatus).to eq(64)
-    expect(out).to include("--threads")
+    expect(out).to include('--threads: "many"')
+  end
+
+  it "reports what config.ru raises as the app's error, with where it was raised, not as a usage error" do
+    out, status = Open3.capture2e(CLI_PISTON, File.join(__dir__, "fixtures", "raises.ru"))
+    expect(status.exitstatus).to eq(1)
+    expect(out).to include('setting "bad" is not allowed (ArgumentError)')
+    expect(out).to match(%r{from .*fixtures/raises\.ru:4:in})
+    expect(out).not_to include("piston --help")
   end
 
   context "serving a config.ru" do

@@ -30,6 +30,12 @@ RSpec.describe "the piston gem under rackup", timeout: 120 do
     expect(res["server"].to_s + server.output).to include("Piston")
   end
 
+  it "starts a Redis engine with the Redis client the gem carries in a jar of its own" do
+    url = "redis://127.0.0.1:#{PistonSpec::RedisServer.free_port}/0"
+    res = RawHttp.get(server.host, server.port, "/redis?#{url}")
+    expect([res.status, res.body]).to eq([200, "Redis #{url}"])
+  end
+
   it "runs on the relocated Netty's native epoll transport, with -O Threads" do
     expect(server.output).to include("Transport: epoll")
     expect(server.output).to include("Ruby threads: 3")
@@ -41,6 +47,12 @@ RSpec.describe "the piston gem under rackup", timeout: 120 do
       expect(http.post("/echo", "x" * 1000).body).to eq("got 1000 bytes\n")
       expect(http.post("/echo", "x" * 2000).status).to eq(413)
     end
+  end
+
+  it "keeps rackup's Rack::Lint (development) checking a response that is not an upgrade" do
+    res = RawHttp.get(server.host, server.port, "/not-upgradeable")
+    expect(res.status).to eq(500)
+    server.wait_for_output(/Status must be/, 10)
   end
 
   it "lists its -O options in `rackup -h`, found through RACKUP_HANDLER / RACK_HANDLER" do

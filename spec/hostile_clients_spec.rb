@@ -401,13 +401,11 @@ end
 RSpec.describe "Hostile clients" do
   before(:all) do
     limits = HostileClientsSpec
-    options = { threads: 4, header_timeout: limits::HEADER_TIMEOUT, idle_timeout: 2, write_timeout: 2,
-                max_body: 1024 * 1024, max_message: limits::MAX_MESSAGE, max_outbound_bytes: 256 * 1024,
-                close_timeout: limits::CLOSE_TIMEOUT, ping_interval: 2 }
-    # A body's own deadline, where this Piston has one (before it, nothing bounded a body's time).
-    require "piston"
-    options[:body_timeout] = limits::HEADER_TIMEOUT if Piston::Server::OPTIONS.key?(:body_timeout)
-    @server = serve(HostileClientsSpec::APP, **options)
+    @server = serve(HostileClientsSpec::APP, threads: 4, header_timeout: limits::HEADER_TIMEOUT,
+                                             body_timeout: limits::HEADER_TIMEOUT, idle_timeout: 2, write_timeout: 2,
+                                             max_body: 1024 * 1024, max_message: limits::MAX_MESSAGE,
+                                             max_outbound_bytes: 256 * 1024, close_timeout: limits::CLOSE_TIMEOUT,
+                                             ping_interval: 2)
     @findings = HostileClientsSpec::Findings.new
     @seed = HostileClientsSpec::SEED
     puts "hostile clients: seed #{@seed}, #{HostileClientsSpec::SECONDS} s " \

@@ -11,67 +11,26 @@ RSpec.describe "the article's examples" do
   root = File.expand_path("..", __dir__)
   example_path = ->(name) { File.join(root, "examples", name, "config.ru") }
 
-  def sse(host, port)
-    s = TCPSocket.new(host, port)
-    s.write("GET / HTTP/1.1\r\nHost: h\r\nAccept: text/event-stream\r\n\r\n")
-    s
-  end
-
   describe "callbacks (example 2)" do
     it "opens WebSocket and SSE connections and prints each callback", timeout: 120 do
       piston = start_piston(example_path.call("callbacks"))
       expect(RawHttp.get(piston.host, piston.port, "/").body).to eq("Hello World!")
-      events = sse(piston.host, piston.port)
-      piston.wait_for_output(/\* Push connection opened\./, 10)
-      c = RawWebSocket.connect(piston.host, piston.port, "/")
-      c.send_text("Hi!")
-      piston.wait_for_output(/\* Incoming data: Hi!/, 10)
-      c.close
-      expect(c.read_close.close_code).to eq(1000)
-      events.close
-      deadline = Time.now + 10
-      sleep 0.1 until piston.output.scan("* Push connection closed.").size >= 2 || Time.now > deadline
-      expect(piston.output.scan("* Push connection opened.").size).to eq(2)
-      expect(piston.output.scan("* Push connection closed.").size).to eq(2)
+      ArticleExamples.callbacks(piston)
     end
   end
 
   describe "timer (example 3)" do
     it "broadcasts the time every second from a background thread, and announcements", timeout: 120 do
-      piston = start_piston(example_path.call("timer"))
-      a = RawWebSocket.connect(piston.host, piston.port, "/")
-      b = RawWebSocket.connect(piston.host, piston.port, "/")
-      expect(a.read_data(timeout: 5)).to start_with("The time is: ")
-      expect(b.read_data(timeout: 5)).to start_with("The time is: ")
-      a.send_text("Hi!")
-      # The time goes out every second meanwhile: how many come first depends on the machine's load.
-      got = []
-      got << b.read_data(timeout: 5) until got.include?("Special Announcement: Hi!") || got.size >= 10
-      expect(got).to include("Special Announcement: Hi!")
-      a.close_socket
-      b.close_socket
+      ArticleExamples.timer(start_piston(example_path.call("timer")))
     end
   end
 
   describe "chat (example 4)" do
     it "joins, chats and leaves through pub/sub", timeout: 120 do
       piston = start_piston(example_path.call("chat"))
-      mitchel = RawWebSocket.connect(piston.host, piston.port, "/Mitchel")
-      expect(mitchel.read_data).to eq("Mitchel joined the chat.")
-      ana = RawWebSocket.connect(piston.host, piston.port, "/Ana")
-      expect(ana.read_data).to eq("Ana joined the chat.")
-      expect(mitchel.read_data).to eq("Ana joined the chat.")
-      mitchel.send_text("Yo!")
-      expect(mitchel.read_data).to eq("Mitchel: Yo!")
-      expect(ana.read_data).to eq("Mitchel: Yo!")
-      mitchel.close
-      mitchel.read_close
-      expect(ana.read_data).to eq("Mitchel left the chat.")
-      anon = RawWebSocket.connect(piston.host, piston.port, "/")
-      expect(anon.read_data).to eq("unknown joined the chat.")
+      ArticleExamples.chat(piston)
       # SSE is refused by this example: a plain response
       expect(RawHttp.get(piston.host, piston.port, "/").body).to eq("Hello World!")
-      [ana, anon].each(&:close_socket)
     end
   end
 

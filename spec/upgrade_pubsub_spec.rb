@@ -52,7 +52,7 @@ RSpec.describe "rack.upgrade pub/sub" do
 
   def wait_for_subscribers(channel, n)
     deadline = Time.now + 5
-    sleep 0.02 until Java::IoPistonUpgrade::PubSubBroker.get.subscribers(channel) >= n || Time.now > deadline
+    sleep 0.02 until Java::IoPistonPubsub::PubSubBroker.get.subscribers(channel) >= n || Time.now > deadline
   end
 
   it "delivers publishes directly to every subscriber, Symbols and Strings naming the same channel" do
@@ -119,12 +119,12 @@ RSpec.describe "rack.upgrade pub/sub" do
     a = ws("sym=swap")
     a.send_text("resub swap")
     expect(a.read_data).to eq("resubscribed") # a publish before that would go to the old subscription
-    expect(Java::IoPistonUpgrade::PubSubBroker.get.subscribers("swap")).to eq(1)
+    expect(Java::IoPistonPubsub::PubSubBroker.get.subscribers("swap")).to eq(1)
     Piston.publish("swap", "m")
     expect(a.read_data).to eq("replaced swap: m")
     a.send_text("unsub swap")
     expect(a.read_data).to eq("unsub=true")
-    expect(Java::IoPistonUpgrade::PubSubBroker.get.subscribers("swap")).to eq(0)
+    expect(Java::IoPistonPubsub::PubSubBroker.get.subscribers("swap")).to eq(0)
     a.close_socket
   end
 
@@ -133,8 +133,8 @@ RSpec.describe "rack.upgrade pub/sub" do
     wait_for_subscribers("gone", 1)
     a.close_socket
     deadline = Time.now + 5
-    sleep 0.02 until Java::IoPistonUpgrade::PubSubBroker.get.subscribers("gone").zero? || Time.now > deadline
-    expect(Java::IoPistonUpgrade::PubSubBroker.get.subscribers("gone")).to eq(0)
+    sleep 0.02 until Java::IoPistonPubsub::PubSubBroker.get.subscribers("gone").zero? || Time.now > deadline
+    expect(Java::IoPistonPubsub::PubSubBroker.get.subscribers("gone")).to eq(0)
   end
 
   it "offers global subscribe/publish/unsubscribe from any thread" do
@@ -185,7 +185,7 @@ RSpec.describe "rack.upgrade pub/sub" do
 
   it "closes a subscriber that does not read at its outbound bound, while the others get every message", timeout: 120 do
     srv = serve(UpgradePubSubSpec::APP, max_outbound_bytes: 256 * 1024)
-    broker = Java::IoPistonUpgrade::PubSubBroker.get
+    broker = Java::IoPistonPubsub::PubSubBroker.get
     log = capture_log do
       slow = RawWebSocket.connect("127.0.0.1", srv.port, "/?sym=flood")
       slow.socket.setsockopt(Socket::SOL_SOCKET, Socket::SO_RCVBUF, 4096)

@@ -6,6 +6,10 @@ require "spec_helper"
 # redis-server that the spec starts on a free loopback port, kills and starts again.
 module UpgradeRedisSpec
   FIXTURE = File.expand_path("fixtures/pubsub.ru", __dir__)
+  # Answers with the Piston jars that Ruby has required.
+  JARS_APP = <<~RUBY
+    run ->(_env) { [200, {}, [$LOADED_FEATURES.grep(/piston_\\w+\\.jar/).map { |f| File.basename(f) }.sort.join(" ")]] }
+  RUBY
 
   def ws(server, query)
     c = RawWebSocket.connect("127.0.0.1", server.port, "/?#{query}", timeout: 10)
@@ -251,5 +255,36 @@ RSpec.describe "pub/sub engine selection", timeout: 120 do
     w.close_socket
   ensure
     redis&.stop
+  end
+end
+
+# The Redis client (Lettuce and what it needs) is a jar of its own, piston_redis.jar, required when
+# a Redis engine starts: until then it is not on the class path, and no class comes from it.
+RSpec.describe "the Redis client's jar", timeout: 150 do
+  # Starts bin/piston with ARGS, returns the jars the app saw and the classes the JVM loaded from
+  # each (its class loading log names the jar of each class).
+  def jars_of(args)
+    dir = Dir.mktmpdir("piston-spec")
+    log = File.join(dir, "classes.log")
+    env = { "PISTON_REDIS_URL" => nil, "PISTON_JAVA_OPTS" => "-Xlog:class+load=info:file=#{log}" }
+    piston = start_piston(UpgradeRedisSpec::JARS_APP, args: args, env: env)
+    required = RawHttp.get("127.0.0.1", piston.port, "/", timeout: 10).body.split
+    piston.stop
+    [required, File.foreach(log).filter_map { |line| line[%r{ source: \S*/(piston_\w+\.jar)$}, 1] }.tally]
+  ensure
+    FileUtils.rm_rf(dir)
+  end
+
+  it "is not loaded by a server without Redis" do
+    required, classes = jars_of([])
+    expect(required).to eq(["piston_core.jar"])
+    expect(classes["piston_core.jar"]).to be > 100
+    expect(classes).not_to have_key("piston_redis.jar")
+  end
+
+  it "is loaded when a Redis engine starts" do
+    required, classes = jars_of(["--redis", "redis://127.0.0.1:#{PistonSpec::RedisServer.free_port}/0"])
+    expect(required).to eq(%w[piston_core.jar piston_redis.jar])
+    expect(classes["piston_redis.jar"]).to be > 100
   end
 end

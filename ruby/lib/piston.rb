@@ -13,14 +13,15 @@ require "piston/empty_input"
 
 module Piston
   JAR_DIR = File.expand_path("piston/jars", __dir__)
-  jars = Dir[File.join(JAR_DIR, "*.jar")].sort
-  if jars.none? { |j| File.basename(j) == "piston_core.jar" }
-    raise LoadError, "Piston's Java core is missing from #{JAR_DIR}: build it with `mvn package`"
-  end
-  # The bundled SLF4J (Lettuce's logging) would print a notice when the app has no binding.
+  # The core only: piston_redis.jar, the Redis client, is loaded when a Redis engine starts (pubsub.rb).
+  core_jar = File.join(JAR_DIR, "piston_core.jar")
+  raise LoadError, "Piston's Java core is missing from #{JAR_DIR}: build it with `mvn package`" unless File.file?(core_jar)
+
+  # The bundled SLF4J (which Netty looks for, and Lettuce logs through) would print a notice when
+  # the app has no binding.
   java.lang.System.setProperty("slf4j.internal.verbosity", "ERROR") unless java.lang.System.getProperty("slf4j.internal.verbosity")
-  jars.each { |jar| require jar }
-  Java::IoPistonExt::PistonLibrary.load(JRuby.runtime)
+  require core_jar
+  Java::IoPistonRuby::PistonLibrary.load(JRuby.runtime)
 end
 
 require "piston/server"

@@ -10,36 +10,45 @@ module Piston
   # Piston::Server.new(app, redis: URL), `piston --redis URL` and PISTON_REDIS_URL set it for the
   # time a server runs. Setting it closes the previous engine; subscriptions carry over.
   def self.pubsub_engine
-    Java::IoPistonUpgrade::PubSubBroker.get.engine
+    Java::IoPistonPubsub::PubSubBroker.get.engine
   end
 
   def self.pubsub_engine=(engine)
-    broker = Java::IoPistonUpgrade::PubSubBroker.get
+    broker = Java::IoPistonPubsub::PubSubBroker.get
     broker.engine(pubsub_engine_for(engine))
   end
 
   # An engine for a setting: nil, false or :local (in-process), a redis:// URL, or a Java
-  # io.piston.upgrade.PubSubEngine.
+  # io.piston.pubsub.PubSubEngine.
   def self.pubsub_engine_for(engine)
-    broker = Java::IoPistonUpgrade::PubSubBroker.get
+    broker = Java::IoPistonPubsub::PubSubBroker.get
     case engine
     when nil, false, :local, "local"
-      Java::IoPistonUpgrade::LocalEngine.new(broker)
+      Java::IoPistonPubsub::LocalEngine.new(broker)
     when String, Symbol
-      url = engine.to_s
-      unless url.match?(%r{\Arediss?://[^/?#]+}i) || url.match?(%r{\Aredis-socket://}i)
-        raise ArgumentError, "not a Redis URL (redis://HOST:PORT[/DB]): #{url.inspect}"
-      end
-
+      # RedisEngine parses the URL (a bad one is an IllegalArgumentException): Piston::Server's
+      # redis: was checked already, by its option (Piston::Options).
+      require_redis_client
       begin
-        Java::IoPistonUpgrade::RedisEngine.start(broker, url)
+        Java::IoPistonPubsubRedis::RedisEngine.start(broker, engine.to_s)
       rescue Java::JavaLang::IllegalArgumentException => e
         raise ArgumentError, e.message
       end
-    when Java::IoPistonUpgrade::PubSubEngine
+    when Java::IoPistonPubsub::PubSubEngine
       engine
     else
       raise ArgumentError, "pub/sub engine must be :local, a redis:// URL or a PubSubEngine, not #{engine.inspect}"
     end
   end
+
+  # Loads the Redis client (Lettuce, Reactor: half of Piston's Java code) the first time a Redis
+  # engine starts, so that a server without Redis does not carry it. Before RedisEngine is
+  # touched: its classes refer to the client's.
+  def self.require_redis_client
+    jar = File.join(JAR_DIR, "piston_redis.jar")
+    raise LoadError, "Piston's Redis client is missing from #{JAR_DIR}: build it with `mvn package`" unless File.file?(jar)
+
+    require jar
+  end
+  private_class_method :require_redis_client
 end

@@ -1,6 +1,8 @@
 # frozen_string_literal: true
 
+require "piston/options"
 require "piston/upgrade"
+require "piston/lint_upgrades"
 
 module Piston
   # A Piston server inside this JRuby process. The Java core accepts connections on its own
@@ -10,56 +12,20 @@ module Piston
   #   server.port   # => the port it listens on
   #   server.stop   # graceful: requests in flight finish first
   #
-  # redis: "redis://HOST:PORT[/DB]" (default: $PISTON_REDIS_URL) carries pub/sub through that
-  # Redis while the server runs, so publishes reach every process that shares it; redis: false
-  # keeps pub/sub in this process whatever the environment says.
+  # Its keywords, their defaults and meaning are Piston::Options (README.md's Options table);
+  # #options has the value of every one of them. redis: "redis://HOST:PORT[/DB]" (default:
+  # $PISTON_REDIS_URL) carries pub/sub through that Redis while the server runs, so publishes
+  # reach every process that shares it; redis: false keeps pub/sub in this process whatever the
+  # environment says.
   class Server
-    # Ruby option name => [ServerConfig.Builder method, conversion]
-    SECONDS = ->(v) { java.time.Duration.ofMillis((Float(v) * 1000).round) }
-    BOOLEAN = ->(v) { v ? true : false }
-    OPTIONS = {
-      io_threads: [:ioThreads, :Integer],
-      queue: [:queue, :Integer],
-      max_body: [:maxBody, :Integer],
-      body_memory: [:bodyMemory, :Integer],
-      max_request_line: [:maxRequestLine, :Integer],
-      max_header_size: [:maxHeaderSize, :Integer],
-      header_timeout: [:headerTimeout, SECONDS],
-      body_timeout: [:bodyTimeout, SECONDS],
-      idle_timeout: [:idleTimeout, SECONDS],
-      write_timeout: [:writeTimeout, SECONDS],
-      shutdown_timeout: [:shutdownTimeout, SECONDS],
-      pipeline_depth: [:pipelineDepth, :Integer],
-      access_log: [:accessLog, :String],
-      environment: [:environment, :String]
-    }.freeze
-    # WebSocket / SSE options => [UpgradeConfig.Builder method, conversion]
-    UPGRADE_OPTIONS = {
-      max_message: [:maxMessage, :Integer],
-      ping_interval: [:pingInterval, SECONDS],
-      max_outbound_bytes: [:maxOutboundBytes, :Integer],
-      max_outbound_messages: [:maxOutboundMessages, :Integer],
-      max_inbound_messages: [:maxInboundMessages, :Integer],
-      close_timeout: [:closeTimeout, SECONDS],
-      deflate: [:deflate, BOOLEAN]
-    }.freeze
-
     attr_reader :app, :options, :redis
 
-    def initialize(app, host: "0.0.0.0", port: 3000, threads: 5, redis: ENV.fetch("PISTON_REDIS_URL", nil), **options)
-      unknown = options.keys - OPTIONS.keys - UPGRADE_OPTIONS.keys
-      raise ArgumentError, "unknown option(s): #{unknown.join(', ')}" unless unknown.empty?
+    def initialize(app, **options)
+      @options = Options.resolve(options).freeze
       raise ArgumentError, "app must respond to call" unless app.respond_to?(:call)
 
       @app = app
-      @host = host.to_s
-      @port = Integer(port)
-      @threads = Integer(threads)
-      @options = options
-      @redis = redis.nil? || redis == false || redis.to_s.strip.empty? ? nil : redis.to_s.strip
-      if @redis && !@redis.match?(%r{\A(rediss?|redis-socket)://.+}i)
-        raise ArgumentError, "redis: not a Redis URL (redis://HOST:PORT[/DB]): #{@redis.inspect}"
-      end
+      @host, @port, @threads, @redis = @options.values_at(:host, :port, :threads, :redis)
       @java = nil
       @engine = nil
     end
@@ -67,9 +33,10 @@ module Piston
     def start
       raise "already started" if @java
 
-      rack_app = Java::IoPistonRack::RackApplication.new(JRuby.runtime, @app, Server.rack2?, @threads > 1,
+      LintUpgrades.install(@app)
+      rack_app = Java::IoPistonRuby::RackApplication.new(JRuby.runtime, @app, Server.rack2?, @threads > 1,
                                                           "Piston #{VERSION}")
-      @upgrades = Java::IoPistonUpgrade::UpgradeServer.new(JRuby.runtime, build_upgrade_config)
+      @upgrades = Java::IoPistonUpgrade::UpgradeAcceptor.new(build_upgrade_config)
       rack_app.upgrades = @upgrades
       @java = Java::IoPistonServer::PistonServer.new(build_config, rack_app)
       @java.beforeStop(@upgrades.shutdownHook)
@@ -77,7 +44,7 @@ module Piston
       # Redis unreachable is logged and retried in the background: the server starts anyway.
       if @redis
         @engine = Piston.pubsub_engine_for(@redis)
-        Java::IoPistonUpgrade::PubSubBroker.get.engine(@engine)
+        Java::IoPistonPubsub::PubSubBroker.get.engine(@engine)
       end
       self
     rescue Java::JavaIo::IOException => e
@@ -120,7 +87,7 @@ module Piston
     def stop
       @java&.stop
       if @engine
-        Java::IoPistonUpgrade::PubSubBroker.get.resetEngine(@engine)
+        Java::IoPistonPubsub::PubSubBroker.get.resetEngine(@engine)
         @engine = nil
       end
       self
@@ -140,27 +107,26 @@ module Piston
     private
 
     def build_config
-      builder = Java::IoPistonServer::ServerConfig.builder.host(@host).port(@port).threads(@threads)
-      configure(builder, OPTIONS)
+      configure(Java::IoPistonServer::ServerConfig.builder, :server)
     end
 
     def build_upgrade_config
-      configure(Java::IoPistonUpgrade::UpgradeConfig.builder, UPGRADE_OPTIONS)
+      configure(Java::IoPistonUpgrade::UpgradeConfig.builder, :upgrade)
     end
 
-    # Sets the options of one table on a Java config builder; false turns an option off
-    # (access_log: false) unless the option itself is a flag (deflate: false).
-    def configure(builder, table)
-      @options.each do |name, value|
-        method, conversion = table[name]
-        next if method.nil? || value.nil? || (value == false && conversion != BOOLEAN)
+    # Sets the options that go to one Java config (:server or :upgrade) on its builder. nil is
+    # left out: the builder's own choice (io_threads: one per core) or off (access_log).
+    def configure(builder, config)
+      Options::ALL.each do |option|
+        value = @options[option.name]
+        next if option.config != config || value.nil?
 
-        converted = conversion.is_a?(Proc) ? conversion.call(value) : Kernel.send(conversion, value)
-        builder.send(method, converted)
+        value = java.time.Duration.ofMillis((value * 1000).round) if option.kind == :seconds
+        builder.send(option.java_setter, value)
       end
       builder.build
     rescue Java::JavaLang::IllegalArgumentException => e
-      raise ArgumentError, e.message
+      raise Options::InvalidValue, e.message
     end
   end
 
@@ -172,8 +138,8 @@ module Piston
   # Takes every Piston::Server option. It also returns when something else stops the server
   # (server.stop from another thread, as Sinatra's and rackup's shutdown do). The signal
   # handlers it installs are put back afterwards.
-  def self.run(app, host: "0.0.0.0", port: 3000, threads: 5, **options)
-    server = Server.new(app, host: host, port: port, threads: threads, **options).start
+  def self.run(app, **options)
+    server = Server.new(app, **options).start
     yield server if block_given?
     signal = wait_for_stop_signal(server)
     $stdout.puts "* #{signal} received, stopping gracefully" if signal

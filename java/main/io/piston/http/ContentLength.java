@@ -3,7 +3,7 @@ package io.piston.http;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.piston.server.Log;
+import io.piston.log.Log;
 import java.util.List;
 
 /**

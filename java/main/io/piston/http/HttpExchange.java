@@ -1,8 +1,11 @@
 package io.piston.http;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.DefaultFileRegion;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -12,14 +15,18 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.piston.log.Log;
 import java.io.File;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * One request and its response. Created on the IO thread when a request is complete; the
@@ -32,7 +39,7 @@ public final class HttpExchange {
     private enum Stage { NEW, STREAMING, DONE }
 
     private final ChannelHandlerContext ctx;
-    private final HttpRequestHandler connection;
+    private final HttpRequestHandler handler;
     private final HttpRequest request;
     private final RequestBody body;
     private final long startNanos = System.nanoTime();
@@ -42,18 +49,19 @@ public final class HttpExchange {
     private Stage stage = Stage.NEW;
     private boolean keepAlive;
     private boolean chunked;
+    /** The head went out with {@link #beginRaw}: the app writes the body itself (and may hijack). */
+    private boolean raw;
     private int status;
     private long bytesSent;
     /** A streamed response's Content-Length, which its body may not pass; -1 for none. */
     private long declaredLength = -1;
     private boolean lengthMismatchLogged;
     private List<Runnable> onFinished;
-    private Object attachment;
 
-    HttpExchange(ChannelHandlerContext ctx, HttpRequestHandler connection, HttpRequest request, RequestBody body,
+    HttpExchange(ChannelHandlerContext ctx, HttpRequestHandler handler, HttpRequest request, RequestBody body,
                  long writeTimeoutNanos) {
         this.ctx = ctx;
-        this.connection = connection;
+        this.handler = handler;
         this.request = request;
         this.body = body;
         this.writeTimeoutNanos = writeTimeoutNanos;
@@ -71,7 +79,6 @@ public final class HttpExchange {
         return ctx.channel().localAddress() instanceof InetSocketAddress a ? a : null;
     }
     public boolean isHead() { return request.method() == HttpMethod.HEAD; }
-    public boolean isClientGone() { return clientGone; }
     public boolean isStarted() { return stage != Stage.NEW; }
     public int status() { return status; }
     public long bytesSent() { return bytesSent; }
@@ -82,12 +89,8 @@ public final class HttpExchange {
      * worker serving the connection's current request touches it, and a connection's requests
      * are served one after another, each handed over through the IO thread.
      */
-    public Object connectionAttachment() { return connection.connectionAttachment; }
-    public void attachToConnection(Object value) { connection.connectionAttachment = value; }
-
-    /** Per-exchange slot for the layer above (the Rack side keeps its state here). */
-    public Object attachment() { return attachment; }
-    public void attach(Object value) { attachment = value; }
+    public Object connectionAttachment() { return handler.connectionAttachment; }
+    public void attachToConnection(Object value) { handler.connectionAttachment = value; }
 
     /** Runs after the response is complete or abandoned (rack.response_finished). Worker thread. */
     public void onFinished(Runnable callback) {
@@ -118,7 +121,7 @@ public final class HttpExchange {
         ByteBuf payload = content;
         if (bodyless || isHead()) {
             content.release();
-            payload = io.netty.buffer.Unpooled.EMPTY_BUFFER;
+            payload = Unpooled.EMPTY_BUFFER;
         }
         bytesSent = payload.readableBytes();
         DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, st, payload, headers,
@@ -127,7 +130,7 @@ public final class HttpExchange {
         ctx.channel().eventLoop().execute(() -> {
             // No future to wait on: a failed write reaches the handler's exceptionCaught, which closes.
             ctx.writeAndFlush(response, ctx.voidPromise());
-            connection.exchangeDone(this, keepAlive);
+            handler.exchangeDone(this, keepAlive);
         });
         finished();
     }
@@ -172,7 +175,7 @@ public final class HttpExchange {
             throw new IllegalArgumentException("a ready-made response cannot answer this request or carry these headers");
         }
         status = head.status();
-        keepAlive = connection.mayKeepAlive(request);
+        keepAlive = handler.mayKeepAlive(request);
         long declared = head.declaredLength();
         if (declared >= 0 && declared != content.readableBytes()) {
             ContentLength.logMismatch(this, declared, content.readableBytes());
@@ -185,8 +188,8 @@ public final class HttpExchange {
         ByteBuf response = head.finish(ctx.alloc(), content);
         stage = Stage.DONE;
         ctx.channel().eventLoop().execute(() -> {
-            connection.writeReadyMade(response);
-            connection.exchangeDone(this, keepAlive);
+            handler.writeReadyMade(response);
+            handler.exchangeDone(this, keepAlive);
         });
         finished();
     }
@@ -227,6 +230,7 @@ public final class HttpExchange {
         status = statusCode;
         headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         keepAlive = false;
+        raw = true;
         stage = Stage.STREAMING;
         ctx.channel().writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(statusCode), headers),
                 ctx.channel().voidPromise());
@@ -282,7 +286,7 @@ public final class HttpExchange {
         boolean keep = keepAlive;
         ctx.channel().eventLoop().execute(() -> {
             ctx.writeAndFlush(last, ctx.voidPromise());
-            connection.exchangeDone(this, keep);
+            handler.exchangeDone(this, keep);
         });
         finished();
     }
@@ -298,7 +302,7 @@ public final class HttpExchange {
         } else if (stage == Stage.STREAMING) {
             stage = Stage.DONE;
             ctx.channel().eventLoop().execute(() -> {
-                connection.exchangeDone(this, false);
+                handler.exchangeDone(this, false);
                 ctx.channel().close();
             });
             finished();
@@ -306,15 +310,14 @@ public final class HttpExchange {
     }
 
     /**
-     * Takes the connection away from HTTP (rack.hijack): no response is written by the server and
-     * the handler returned reads raw bytes. Worker thread.
+     * Takes the connection away from HTTP (rack.hijack): before any response (full hijack), or
+     * after {@link #beginRaw} sent the head (partial hijack). No more is written by the server;
+     * the stream returned reads and writes raw bytes. Worker thread.
      */
-    public HijackedConnection hijack() {
-        checkStage(Stage.NEW);
-        stage = Stage.DONE;
-        HijackedConnection raw = new HijackedConnection(ctx.channel());
-        ctx.channel().eventLoop().execute(() -> connection.hijacked(this, raw));
-        finished();
+    public HijackedStream hijack() {
+        checkCanHijack();
+        HijackedStream raw = new HijackedStream(ctx.channel());
+        leaveHttp(handler -> handler.hijacked(this, raw));
         return raw;
     }
 
@@ -324,31 +327,18 @@ public final class HttpExchange {
     }
 
     /**
-     * Full hijack onto a real socket: {@code fd} is the server's end of a UNIX socket pair
-     * (non-blocking, owned by this call from now on) whose other end the app holds. The IO
-     * thread relays the connection's raw bytes both ways, bytes the HTTP codec already read
-     * first. Throws (with {@code fd} closed and the exchange untouched) if {@code fd} cannot
-     * become a channel. Worker thread.
+     * Hijack onto a real socket, full or partial as {@link #hijack}: {@code fd} is the server's end
+     * of a UNIX socket pair (non-blocking, owned by this call from now on) whose other end the app
+     * holds. The IO thread relays the connection's raw bytes both ways, bytes the HTTP codec
+     * already read first. Throws (with {@code fd} closed and the exchange untouched) if {@code fd}
+     * cannot become a channel. Worker thread.
      */
     public void hijackToSocket(int fd) {
-        checkStage(Stage.NEW);
-        bridge(fd);
-    }
-
-    /** Partial hijack onto a real socket: as {@link #hijackToSocket}, after {@link #beginRaw}. */
-    public void hijackAfterHeadersToSocket(int fd) {
-        checkStage(Stage.STREAMING);
-        bridge(fd);
-    }
-
-    private void bridge(int fd) {
+        checkCanHijack();
         Channel app = SocketBridge.domainChannel(fd);
         // From now on a client's end of stream is a half-close the app must see, not a close.
-        ctx.channel().config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
-        stage = Stage.DONE;
-        chunked = false;
-        ctx.channel().eventLoop().execute(() -> connection.bridged(this, app));
-        finished();
+        ctx.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        leaveHttp(handler -> handler.bridged(this, app));
     }
 
     /**
@@ -356,36 +346,40 @@ public final class HttpExchange {
      * out through the HTTP codec, then HTTP handling of this connection ends and {@code takeover}
      * installs the new protocol's handlers, on the IO thread. Worker thread.
      */
-    public void upgrade(io.netty.handler.codec.http.HttpResponse head,
-                        java.util.function.Consumer<io.netty.channel.ChannelPipeline> takeover) {
+    public void upgrade(HttpResponse head, Consumer<ChannelPipeline> takeover) {
         checkStage(Stage.NEW);
-        stage = Stage.DONE;
         status = head.status().code();
-        ctx.channel().eventLoop().execute(() -> connection.upgraded(this, head, takeover));
-        finished();
+        leaveHttp(handler -> handler.upgraded(this, head, takeover));
     }
 
     /** The worker pool that serves this connection (upgraded connections run their callbacks there). */
-    public java.util.concurrent.Executor workers() {
-        return connection.workers();
+    public Executor workers() {
+        return handler.workers();
     }
 
-    /** Partial hijack: after the headers went out with {@link #begin}, hands over the raw socket. */
-    public HijackedConnection hijackAfterHeaders() {
-        checkStage(Stage.STREAMING);
+    /** A hijack comes before any response, or right after a head sent by {@link #beginRaw}. */
+    private void checkCanHijack() {
+        if (stage != Stage.NEW && !(stage == Stage.STREAMING && raw)) {
+            throw new IllegalStateException("response is " + stage + (raw ? "" : " (not raw)") + ": cannot hijack");
+        }
+    }
+
+    /**
+     * Worker thread: the one way the connection leaves HTTP. The response ends here, the exchange
+     * is finished, and {@code takeover} runs on the IO thread, where the handler hands over.
+     */
+    private void leaveHttp(Consumer<HttpRequestHandler> takeover) {
         stage = Stage.DONE;
         chunked = false;
-        HijackedConnection raw = new HijackedConnection(ctx.channel());
-        ctx.channel().eventLoop().execute(() -> connection.hijacked(this, raw));
+        ctx.channel().eventLoop().execute(() -> takeover.accept(handler));
         finished();
-        return raw;
     }
 
     /** Sends an interim 103 Early Hints response; ignored once the final response has started. */
     public void earlyHints(HttpHeaders headers) {
         if (stage != Stage.NEW || clientGone || !request.protocolVersion().equals(HttpVersion.HTTP_1_1)) return;
         ctx.channel().writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(103),
-                io.netty.buffer.Unpooled.EMPTY_BUFFER, headers, HttpHeaders.EMPTY_HEADERS), ctx.channel().voidPromise());
+                Unpooled.EMPTY_BUFFER, headers, HttpHeaders.EMPTY_HEADERS), ctx.channel().voidPromise());
     }
 
     /** IO thread: the connection closed; a streaming worker stops at its next write. */
@@ -409,7 +403,7 @@ public final class HttpExchange {
             while (!ch.isWritable() && !clientGone) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
-                    io.piston.server.Log.warn("closing " + ch.remoteAddress() + ": client did not read the response for "
+                    Log.warn("closing " + ch.remoteAddress() + ": client did not read the response for "
                             + TimeUnit.NANOSECONDS.toSeconds(writeTimeoutNanos) + " s");
                     clientGone = true;
                     ch.close();
@@ -437,7 +431,7 @@ public final class HttpExchange {
     }
 
     private void decideKeepAlive(HttpHeaders headers) {
-        keepAlive = connection.mayKeepAlive(request) && !headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE, true);
+        keepAlive = handler.mayKeepAlive(request) && !headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE, true);
         if (!keepAlive) {
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         } else if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
@@ -455,13 +449,13 @@ public final class HttpExchange {
 
     private void finished() {
         body.discard();
-        connection.logAccess(this);
+        handler.logAccess(this);
         if (onFinished == null) return;
         for (Runnable r : onFinished) {
             try {
                 r.run();
             } catch (RuntimeException e) {
-                io.piston.server.Log.error("response-finished callback failed", e);
+                Log.error("response-finished callback failed", e);
             }
         }
     }

@@ -2,6 +2,7 @@ package io.piston.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -16,28 +17,30 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
-import io.piston.server.Log;
+import io.piston.log.Log;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * One per connection, on its IO thread. Takes decoded requests from the codec, enforces the
- * limits, collects each body, and hands complete requests one at a time to the worker pool, so
- * pipelined requests are answered in order. Also owns the connection's timers: the header
- * deadline (slowloris), the body deadline, the keep-alive idle timeout, and closing at graceful stop.
+ * limits, has each body collected ({@link BodyReader}), and hands complete requests one at a time
+ * to the worker pool, so pipelined requests are answered in order. Arms the connection's
+ * {@link RequestTimer} (header, body and keep-alive deadlines) and closes at graceful stop. A
+ * connection leaves HTTP one way ({@link #leaveHttp}): hijacked, bridged to the app's socket, or
+ * upgraded.
  */
-final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
+final class HttpRequestHandler extends ChannelInboundHandlerAdapter implements RequestTimer.Expiry {
     /** A complete request waiting for its turn, or an error to answer in its place (to a HEAD request: no body). */
     private record Pending(HttpRequest request, RequestBody body, int errorStatus, boolean head) {}
 
@@ -48,9 +51,6 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
      */
     static final int MAX_QUEUED = 128;
 
-    /** Each this many bytes of a request body that arrive give the client one more second to send the rest. */
-    static final int BODY_BYTES_PER_SECOND = 16 * 1024;
-
     private final HttpServerContext server;
     private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
@@ -58,19 +58,14 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     private ChannelHandlerContext belowEncoder;
     /** The error being written answers a HEAD request (see {@link #answeringHead}). */
     private boolean errorAnswersHead;
-    private HttpRequest readingRequest;
-    private RequestBody readingBody;
+    private BodyReader reading;
     private boolean continuePending;
     private boolean discarding;
     private HttpExchange active;
-    private HijackedConnection hijacked;
+    private HijackedStream hijacked;
     /** The connection is relayed to the app's socket (SocketBridge): reads pass through. */
     private boolean bridged;
-    private ScheduledFuture<?> timer;
-    private boolean timerArmed;
-    private boolean timerAnswers408;
-    private long timerDeadline;
-    private long timerFiresAt;
+    private RequestTimer timer;
     private boolean servedOne;
     /** The layer above's per-connection slot (HttpExchange.connectionAttachment); requests use it one at a time. */
     Object connectionAttachment;
@@ -82,6 +77,8 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        this.reading = new BodyReader(server.config);
+        this.timer = new RequestTimer(ctx.executor(), this);
         ChannelHandlerContext encoder = ctx.pipeline().context(ResponseEncoder.class);
         belowEncoder = encoder != null ? encoder : ctx;
     }
@@ -89,7 +86,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         server.connections.add(ctx.channel());
-        armTimer(server.config.headerTimeout, true);
+        armRequestTimer(server.config.headerTimeout);
         ctx.fireChannelActive();
     }
 
@@ -114,7 +111,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void onRequest(HttpRequest request) {
-        cancelTimer();
+        timer.disarm();
         if (discarding) return;
         boolean head = isHead(request);
         DecoderResult result = request.decoderResult();
@@ -151,44 +148,30 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             if (active == null && waiting.isEmpty()) sendContinue();
             else continuePending = true;
         }
-        readingRequest = request;
-        readingBody = new RequestBody(server.config.bodyMemory, server.config.tempDir, length);
+        reading.start(request, length);
         // A request with no body is complete with the content that follows at once; one with a
         // body gets the body timeout, from now or, if it waits for a 100, from when that goes out.
-        if ((length > 0 || HttpUtil.isTransferEncodingChunked(request)) && !continuePending) armBodyTimer();
+        if ((length > 0 || HttpUtil.isTransferEncodingChunked(request)) && !continuePending) {
+            armRequestTimer(server.config.bodyTimeout);
+        }
     }
 
     private void onContent(HttpContent content) {
-        if (discarding || readingBody == null) return;
-        if (content.decoderResult().isFailure()) {
-            // A bad chunk size, chunk data past its size, a bad trailer: the decoder ends the
-            // body early with this failure, and the app must not see the truncated body.
-            reject(400, "malformed request body: " + content.decoderResult().cause().getMessage(), isHead(readingRequest));
-            return;
-        }
-        try {
-            if (readingBody.size() + content.content().readableBytes() > server.config.maxBody) {
-                readingBody.discard();
-                readingBody = null;
-                reject(413, "chunked body over the limit of " + server.config.maxBody, isHead(readingRequest));
-                return;
-            }
-            readingBody.append(content.content());
-            if (content instanceof LastHttpContent) {
-                readingBody.complete();
-                waiting.add(new Pending(readingRequest, readingBody, 0, false));
-                readingRequest = null;
-                readingBody = null;
+        if (discarding || !reading.reading()) return;
+        HttpRequest request = reading.request();
+        switch (reading.add(content)) {
+            case MORE -> timer.extend(content.content().readableBytes());
+            case DONE -> {
+                waiting.add(new Pending(request, reading.take(), 0, false));
                 if (waiting.size() >= server.config.pipelineDepth) ctx.channel().config().setAutoRead(false);
                 dispatchNext();
-            } else {
-                extendBodyTimer(content.content().readableBytes());
             }
-        } catch (IOException e) {
-            Log.error("could not store request body", e);
-            readingBody.discard();
-            readingBody = null;
-            reject(500, "could not store request body: " + e.getMessage(), isHead(readingRequest));
+            // The decoder ended the body early (a bad chunk size, chunk data past its size, a bad
+            // trailer), and the app must not see the truncated body.
+            case MALFORMED -> reject(400, "malformed request body: " + content.decoderResult().cause().getMessage(),
+                    isHead(request));
+            case TOO_LARGE -> reject(413, "chunked body over the limit of " + server.config.maxBody, isHead(request));
+            case FAILED -> reject(500, "could not store request body", isHead(request));
         }
     }
 
@@ -196,9 +179,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     private void reject(int status, String reason, boolean head) {
         Log.warn(ctx.channel().remoteAddress() + " " + status + ": " + reason);
         discarding = true;
-        if (readingBody != null) readingBody.discard();
-        readingRequest = null;
-        readingBody = null;
+        reading.discard();
         waiting.add(new Pending(null, null, status, head));
         dispatchNext();
     }
@@ -218,20 +199,20 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         if (active != null || hijacked != null || bridged) return;
         Pending next = waiting.poll();
         if (next == null) {
-            if (continuePending && readingRequest != null) {
+            if (continuePending && reading.reading()) {
                 // The request still being read is next in line now, so its 100 goes out after
                 // the final responses to the requests before it, as interim responses must.
                 continuePending = false;
                 sendContinue();
-                armBodyTimer();
-            } else if (readingRequest != null && timerArmed && timer == null) {
-                // The body deadline passed while a response was in flight: check it now.
-                scheduleTimer(Math.max(0, timerDeadline - System.nanoTime()));
+                armRequestTimer(server.config.bodyTimeout);
+            } else if (reading.reading()) {
+                // The body deadline may have passed while a response was in flight: check it now.
+                timer.recheck();
             }
-            if (server.stopping() && readingRequest == null) {
+            if (server.stopping() && !reading.reading()) {
                 ctx.close();
-            } else if (readingRequest == null) {
-                armTimer(server.config.idleTimeout, false);
+            } else if (!reading.reading()) {
+                timer.arm(server.config.idleTimeout, false);
             }
             return;
         }
@@ -322,13 +303,22 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         dispatchNext();
     }
 
-    /** IO thread: the app took the connection; from now on bytes go to it untouched. */
-    void hijacked(HttpExchange exchange, HijackedConnection raw) {
-        if (exchange != active) return;
+    /**
+     * IO thread: the one way out of HTTP, for each kind of takeover. False when {@code exchange}
+     * no longer has the connection (it closed): the caller drops what it brought. Otherwise HTTP's
+     * part ends here: no deadline, no request waiting or being read.
+     */
+    private boolean leaveHttp(HttpExchange exchange) {
+        if (exchange != active) return false;
         active = null;
-        cancelTimer();
-        for (Pending p : waiting) if (p.body != null) p.body.discard();
-        waiting.clear();
+        timer.stop();
+        discardRequests();
+        return true;
+    }
+
+    /** IO thread: the app took the connection; from now on bytes go to it untouched. */
+    void hijacked(HttpExchange exchange, HijackedStream raw) {
+        if (!leaveHttp(exchange)) return;
         hijacked = raw;
         if (!ctx.channel().isActive()) raw.closedByPeer();
         removeCodec(ctx.pipeline());
@@ -340,18 +330,11 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
      * server's end of the pair); SocketBridge relays the raw bytes. This handler stays in the
      * pipeline (passing reads through) so that graceful stop still finds the connection.
      */
-    void bridged(HttpExchange exchange, io.netty.channel.Channel app) {
-        if (exchange != active) {
+    void bridged(HttpExchange exchange, Channel app) {
+        if (!leaveHttp(exchange)) {
             app.close();
             return;
         }
-        active = null;
-        cancelTimer();
-        for (Pending p : waiting) if (p.body != null) p.body.discard();
-        waiting.clear();
-        if (readingBody != null) readingBody.discard();
-        readingRequest = null;
-        readingBody = null;
         bridged = true;
         SocketBridge.start(ctx.channel(), app, () -> removeCodec(ctx.pipeline()));
     }
@@ -361,21 +344,12 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
      * through the codec, the HTTP handlers leave the pipeline, and {@code takeover} adds the new
      * protocol's; bytes the codec still held reach them when the codec is removed last.
      */
-    void upgraded(HttpExchange exchange, io.netty.handler.codec.http.HttpResponse head,
-                  java.util.function.Consumer<io.netty.channel.ChannelPipeline> takeover) {
-        if (exchange != active) {
+    void upgraded(HttpExchange exchange, HttpResponse head, Consumer<ChannelPipeline> takeover) {
+        if (!leaveHttp(exchange)) {
             ReferenceCountUtil.release(head);
             return;
         }
-        active = null;
-        cancelTimer();
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
-        }
-        for (Pending p : waiting) if (p.body != null) p.body.discard();
-        waiting.clear();
-        io.netty.channel.ChannelPipeline pipeline = ctx.pipeline();
+        ChannelPipeline pipeline = ctx.pipeline();
         if (ctx.channel().isActive()) ctx.writeAndFlush(head);
         else ReferenceCountUtil.release(head);
         // A client that reset while the app was deciding: its pipeline is already torn down, and
@@ -386,8 +360,15 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         ctx.channel().config().setAutoRead(true);
     }
 
+    /** IO thread: drops the requests waiting for their turn and the body being read, with their temp files. */
+    private void discardRequests() {
+        for (Pending p : waiting) if (p.body != null) p.body.discard();
+        waiting.clear();
+        reading.discard();
+    }
+
     /** The worker pool requests (and upgraded connections' callbacks) run on. */
-    java.util.concurrent.Executor workers() {
+    Executor workers() {
         return server.workers;
     }
 
@@ -402,7 +383,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
 
     /** IO thread: graceful stop; an idle connection closes now, a busy one after its response. */
     void stopGracefully() {
-        if (active == null && waiting.isEmpty() && readingRequest == null && hijacked == null && !bridged) ctx.close();
+        if (active == null && waiting.isEmpty() && !reading.reading() && hijacked == null && !bridged) ctx.close();
     }
 
     @Override
@@ -413,13 +394,10 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        cancelTimer();
-        if (timer != null) timer.cancel(false);
+        timer.stop();
         if (active != null) active.clientClosed();
         if (hijacked != null) hijacked.closedByPeer();
-        if (readingBody != null) readingBody.discard();
-        for (Pending p : waiting) if (p.body != null) p.body.discard();
-        waiting.clear();
+        discardRequests();
         ctx.fireChannelInactive();
     }
 
@@ -430,58 +408,26 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * One timer per connection, rescheduled only when it fires: arming and cancelling just move
-     * a deadline, so a busy keep-alive connection does no timer work per request. Waiting for
-     * headers (or a stalled body) ends with 408; an idle keep-alive connection just closes.
+     * Arms the request deadline (headers, or a body): a client that misses it gets a 408, unless
+     * it is a kept-alive connection with no request begun, which is just closed.
      */
-    private void armTimer(Duration after, boolean requestTimeout) {
-        timerDeadline = System.nanoTime() + after.toNanos();
-        timerAnswers408 = requestTimeout && (readingRequest != null || !servedOne);
-        timerArmed = true;
-        if (timer != null && timerFiresAt - timerDeadline > 0) {
-            timer.cancel(false); // the new deadline is earlier than the scheduled check
-            timer = null;
-        }
-        if (timer == null) scheduleTimer(after.toNanos());
+    private void armRequestTimer(Duration after) {
+        timer.arm(after, reading.reading() || !servedOne);
     }
 
-    private void scheduleTimer(long delayNanos) {
-        timerFiresAt = System.nanoTime() + delayNanos;
-        timer = ctx.executor().schedule(this::timerFired, delayNanos, TimeUnit.NANOSECONDS);
+    @Override
+    public boolean waitingOnClient() {
+        return active == null && hijacked == null && !bridged && ctx.channel().isActive();
     }
 
-    private void timerFired() {
-        timer = null;
-        if (!timerArmed || active != null || hijacked != null || bridged || !ctx.channel().isActive()) return;
-        long left = timerDeadline - System.nanoTime();
-        if (left > 0) {
-            scheduleTimer(left);
-            return;
-        }
-        timerArmed = false;
-        if (timerAnswers408) {
+    @Override
+    public void expired(boolean answer408) {
+        if (answer408) {
             Log.warn(ctx.channel().remoteAddress() + " 408: request not received in time");
             discarding = true;
             sendError(408, true, false);
         } else {
             ctx.close();
         }
-    }
-
-    private void cancelTimer() {
-        timerArmed = false;
-    }
-
-    /**
-     * The body's deadline: the body timeout from now, moved later by each piece that arrives
-     * in proportion to its size ({@link #BODY_BYTES_PER_SECOND}), so an upload at a fair rate
-     * always finishes and a body trickled a byte at a time cannot hold the connection for ever.
-     */
-    private void armBodyTimer() {
-        armTimer(server.config.bodyTimeout, true);
-    }
-
-    private void extendBodyTimer(int bytes) {
-        if (timerArmed) timerDeadline += bytes * (1_000_000_000L / BODY_BYTES_PER_SECOND);
     }
 }

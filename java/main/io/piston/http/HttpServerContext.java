@@ -2,7 +2,6 @@ package io.piston.http;
 
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
-import io.piston.server.ServerConfig;
 import java.util.concurrent.Executor;
 
 /**
@@ -11,14 +10,14 @@ import java.util.concurrent.Executor;
  * from the thread that stops the server, and is read from IO and worker threads.
  */
 public final class HttpServerContext {
-    final ServerConfig config;
+    final HttpConfig config;
     final Application app;
     final Executor workers;
     final AccessLog accessLog;
     final ChannelGroup connections;
     private volatile boolean stopping;
 
-    public HttpServerContext(ServerConfig config, Application app, Executor workers, AccessLog accessLog,
+    public HttpServerContext(HttpConfig config, Application app, Executor workers, AccessLog accessLog,
                              ChannelGroup connections) {
         this.config = config;
         this.app = app;

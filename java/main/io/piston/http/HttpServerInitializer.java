@@ -24,7 +24,7 @@ public final class HttpServerInitializer extends ChannelInitializer<SocketChanne
         this.decoderConfig = decoderConfig(server.config);
     }
 
-    static HttpDecoderConfig decoderConfig(io.piston.server.ServerConfig config) {
+    static HttpDecoderConfig decoderConfig(HttpConfig config) {
         return new HttpDecoderConfig()
                 .setMaxInitialLineLength(config.maxRequestLine)
                 .setMaxHeaderSize(config.maxHeaderSize)

@@ -1,6 +1,7 @@
 package io.piston.http;
 
 import io.netty.buffer.ByteBuf;
+import io.piston.log.Log;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -85,7 +86,7 @@ public final class RequestBody {
             if (fileChannel != null) fileChannel.close();
             if (file != null) Files.deleteIfExists(file);
         } catch (IOException e) {
-            io.piston.server.Log.warn("could not remove request body file " + file + ": " + e);
+            Log.warn("could not remove request body file " + file + ": " + e);
         }
         fileChannel = null;
         file = null;

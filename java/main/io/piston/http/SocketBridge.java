@@ -14,7 +14,7 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.FileDescriptor;
 import io.netty.util.ReferenceCountUtil;
-import io.piston.server.Log;
+import io.piston.log.Log;
 import java.io.IOException;
 
 /**

@@ -2,42 +2,44 @@ package io.piston.rack;
 
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.util.AsciiString;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jruby.Ruby;
 import org.jruby.RubyString;
-import org.jruby.util.ByteList;
 
 /**
  * The Rack env's key strings and constant values, created once per runtime, frozen and
  * deduplicated, so building an env allocates only what differs per request. Read from worker
  * threads; the header-name cache fills concurrently and is bounded against random names.
  */
-final class EnvKeys {
+public final class EnvKeys {
     /** Bound of each cache below, so random header names or hosts cannot grow memory. */
     static final int MAX_CACHED = 512;
 
     final Ruby runtime;
-    final RubyString requestMethod, scriptName, pathInfo, queryString, serverName, serverPort, serverProtocol,
+    public final RubyString requestMethod, scriptName, pathInfo, queryString, serverName, serverPort, serverProtocol,
             remoteAddr, contentType, contentLength, rackVersion, rackUrlScheme, rackInput, rackErrors,
             rackMultithread, rackMultiprocess, rackRunOnce, rackHijackP, rackHijack, rackHijackIo, rackEarlyHints,
             rackResponseFinished, rackAfterReply, serverSoftware, rackUpgradeP, rackUpgrade, httpHost,
             httpTransferEncoding, httpCookie;
     final RubyString empty, http, http10, http11, localhost;
     /** The common methods' strings; read-only after construction. */
-    private final java.util.Map<HttpMethod, RubyString> methods = new java.util.HashMap<>();
+    private final Map<HttpMethod, RubyString> methods = new HashMap<>();
     /**
      * Every string made while constructing, so that a header key built later for a known name
      * (HTTP_HOST...) is the same object and can be compared by identity. Read-only once sealed.
      */
-    private final java.util.HashMap<String, RubyString> constants = new java.util.HashMap<>();
+    private final HashMap<String, RubyString> constants = new HashMap<>();
     private final boolean sealed;
     private final NameCache<RubyString> headerKeys = new NameCache<>(256);
-    private final ConcurrentHashMap<java.net.InetAddress, RubyString> addresses = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<InetAddress, RubyString> addresses = new ConcurrentHashMap<>();
     /** Host header value to frozen [SERVER_NAME, SERVER_PORT]. */
     final NameCache<RubyString[]> hostCache = new NameCache<>(64);
 
-    EnvKeys(Ruby runtime, String software) {
+    public EnvKeys(Ruby runtime, String software) {
         this.runtime = runtime;
         requestMethod = key("REQUEST_METHOD");
         scriptName = key("SCRIPT_NAME");
@@ -100,7 +102,7 @@ final class EnvKeys {
     }
 
     /** REMOTE_ADDR for a client address, frozen and cached. */
-    RubyString address(java.net.InetAddress address) {
+    RubyString address(InetAddress address) {
         RubyString cached = addresses.get(address);
         if (cached != null) return cached;
         RubyString s = key(address.getHostAddress());

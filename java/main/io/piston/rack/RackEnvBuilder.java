@@ -7,6 +7,8 @@ import io.netty.util.AsciiString;
 import io.piston.http.HttpExchange;
 import io.piston.http.RequestBody;
 import io.piston.http.RequestRules;
+import io.piston.upgrade.Protocol;
+import io.piston.upgrade.UpgradeDetector;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
@@ -26,7 +28,7 @@ import org.jruby.util.ByteList;
  * Runs on the worker thread that serves the request; keys and constant values are shared frozen
  * strings from {@link EnvKeys}.
  */
-final class RackEnvBuilder {
+public final class RackEnvBuilder {
     private final Ruby runtime;
     private final EnvKeys keys;
     private final boolean rack2;
@@ -39,7 +41,7 @@ final class RackEnvBuilder {
     private final IRubyObject websocketSymbol;
     private final IRubyObject sseSymbol;
 
-    RackEnvBuilder(Ruby runtime, EnvKeys keys, boolean rack2, boolean multithread) {
+    public RackEnvBuilder(Ruby runtime, EnvKeys keys, boolean rack2, boolean multithread) {
         this.runtime = runtime;
         this.keys = keys;
         this.rack2 = rack2;
@@ -50,8 +52,8 @@ final class RackEnvBuilder {
         version.setFrozen(true);
         this.rackVersionValue = version;
         this.emptyInput = runtime.getModule("Piston").getConstantAt("EmptyInput");
-        this.websocketSymbol = runtime.newSymbol("websocket");
-        this.sseSymbol = runtime.newSymbol("sse");
+        this.websocketSymbol = runtime.newSymbol(Protocol.WEBSOCKET.rackName());
+        this.sseSymbol = runtime.newSymbol(Protocol.SSE.rackName());
         if (emptyInput == null) throw new IllegalStateException("Piston::EmptyInput is not loaded (require \"piston\")");
         this.template = template(rack2, multithread);
         if (stringIO == null) throw new IllegalStateException("StringIO is not loaded (require \"stringio\" first)");
@@ -76,7 +78,7 @@ final class RackEnvBuilder {
         return t;
     }
 
-    RubyHash build(ThreadContext ctx, HttpExchange exchange) {
+    public RubyHash build(ThreadContext ctx, HttpExchange exchange) {
         HttpRequest request = exchange.request();
         RubyHash env = template.dupFast(ctx);
         env.fastASet(keys.requestMethod, keys.method(request.method()));
@@ -96,9 +98,9 @@ final class RackEnvBuilder {
         env.fastASet(keys.rackResponseFinished, RubyArray.newArray(runtime));
         env.fastASet(keys.rackAfterReply, RubyArray.newArray(runtime));
         // rack.upgrade?: :websocket for a WebSocket handshake, :sse when Accept lists text/event-stream
-        int upgrade = io.piston.upgrade.UpgradeRequest.detect(request);
-        if (upgrade == io.piston.upgrade.UpgradeRequest.WEBSOCKET) env.fastASet(keys.rackUpgradeP, websocketSymbol);
-        else if (upgrade == io.piston.upgrade.UpgradeRequest.SSE) env.fastASet(keys.rackUpgradeP, sseSymbol);
+        Protocol upgrade = UpgradeDetector.detect(request);
+        if (upgrade == Protocol.WEBSOCKET) env.fastASet(keys.rackUpgradeP, websocketSymbol);
+        else if (upgrade == Protocol.SSE) env.fastASet(keys.rackUpgradeP, sseSymbol);
         return env;
     }
 

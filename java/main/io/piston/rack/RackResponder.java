@@ -4,9 +4,9 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.piston.ext.HijackedIO;
 import io.piston.http.HttpExchange;
 import io.piston.http.ResponseHead;
+import io.piston.log.Log;
 import java.io.File;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
@@ -25,9 +25,9 @@ import org.jruby.util.ByteList;
  * as produced (waiting while the client is not reading); rack 3 streaming bodies (call(stream))
  * and partial hijack on the raw connection. body.close is always called.
  */
-final class RackResponder {
+public final class RackResponder {
     /** The app returned something that is not a Rack response. */
-    static final class InvalidResponseException extends RuntimeException {
+    public static final class InvalidResponseException extends RuntimeException {
         InvalidResponseException(String message) {
             super(message, null, false, false);
         }
@@ -35,13 +35,15 @@ final class RackResponder {
 
     private final Ruby runtime;
     private final boolean splitHeaderLines;
+    private final RawBodyIO rawBody;
 
-    RackResponder(Ruby runtime, boolean rack2) {
+    public RackResponder(Ruby runtime, boolean rack2, RawBodyIO rawBody) {
         this.runtime = runtime;
         this.splitHeaderLines = rack2;
+        this.rawBody = rawBody;
     }
 
-    void respond(ThreadContext ctx, HttpExchange exchange, IRubyObject response) {
+    public void respond(ThreadContext ctx, HttpExchange exchange, IRubyObject response) {
         if (!(response instanceof RubyArray triple) || triple.size() != 3) {
             closeBody(ctx, response);
             throw new InvalidResponseException("app returned " + describe(ctx, response) + ", not [status, headers, body]");
@@ -56,7 +58,7 @@ final class RackResponder {
             RackHeaders.Result headers = RackHeaders.convert(ctx, triple.eltInternal(1), splitHeaderLines);
             if (headers.hijack != null) {
                 exchange.beginRaw(status, headers.headers);
-                headers.hijack.callMethod(ctx, "call", io.piston.ext.AppSocket.hijackAfterHeaders(ctx, exchange));
+                headers.hijack.callMethod(ctx, "call", rawBody.afterHeaders(ctx, exchange));
             } else if (body instanceof RubyArray parts) {
                 exchange.respond(status, headers.headers, concat(exchange.channel().alloc(), parts, SMALL_BODY),
                         headers.contentLength);
@@ -68,7 +70,7 @@ final class RackResponder {
                 exchange.end();
             } else if (body.respondsTo("call")) {
                 exchange.beginRaw(status, headers.headers);
-                body.callMethod(ctx, "call", HijackedIO.wrap(runtime, exchange.hijackAfterHeaders()));
+                body.callMethod(ctx, "call", rawBody.stream(ctx, exchange));
             } else {
                 throw new InvalidResponseException("body " + describe(ctx, body) + " responds to none of each, to_path, call");
             }
@@ -92,14 +94,14 @@ final class RackResponder {
     }
 
     /** Calls body.close when the body has it; a failure there is logged, not raised. */
-    void closeBody(ThreadContext ctx, IRubyObject response) {
+    public void closeBody(ThreadContext ctx, IRubyObject response) {
         IRubyObject body = response;
         if (response instanceof RubyArray triple && triple.size() == 3) body = triple.eltInternal(2);
         if (body == null || body instanceof RubyArray || !body.respondsTo("close")) return;
         try {
             body.callMethod(ctx, "close");
         } catch (RaiseException e) {
-            io.piston.server.Log.error("body.close raised: " + RubyErrors.describe(ctx, e), null);
+            Log.error("body.close raised: " + RubyErrors.describe(ctx, e), null);
         }
     }
 

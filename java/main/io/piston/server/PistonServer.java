@@ -10,8 +10,11 @@ import io.piston.http.AccessLog;
 import io.piston.http.Application;
 import io.piston.http.HttpServerContext;
 import io.piston.http.HttpServerInitializer;
+import io.piston.log.Log;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -25,7 +28,7 @@ public final class PistonServer {
     private final Application app;
     private final Transport transport = Transport.best();
     private final CountDownLatch stopped = new CountDownLatch(1);
-    private final java.util.List<Runnable> beforeStop = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Runnable> beforeStop = new CopyOnWriteArrayList<>();
     private EventLoopGroup bossGroup;
     private EventLoopGroup ioGroup;
     private WorkerPool workers;
@@ -44,7 +47,7 @@ public final class PistonServer {
         workers = new WorkerPool(config.threads, config.queue);
         bossGroup = transport.newGroup(1, "piston-accept");
         ioGroup = transport.newGroup(config.ioThreads, "piston-io");
-        context = new HttpServerContext(config, app, workers, accessLog, new DefaultChannelGroup("piston", GlobalEventExecutor.INSTANCE));
+        context = new HttpServerContext(config.http, app, workers, accessLog, new DefaultChannelGroup("piston", GlobalEventExecutor.INSTANCE));
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, ioGroup)
                 .channel(transport.serverChannel())
@@ -112,7 +115,7 @@ public final class PistonServer {
         if (left > 0) Log.warn("shutdown deadline passed: closing " + left + " connection(s) still busy");
         context.connections().close().awaitUninterruptibly(1000);
         long remaining = Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
-        if (!workers.shutdown(remaining)) {
+        if (!workers.shutdownWithin(remaining)) {
             Log.warn("workers still running after the deadline; interrupting them");
             workers.shutdownNow();
         }

@@ -1,6 +1,6 @@
 package io.piston.upgrade;
 
-import io.piston.server.Log;
+import io.piston.log.Log;
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
 
@@ -11,11 +11,11 @@ import java.util.concurrent.Executor;
  * connection: the queue submits itself to the pool while it has work and gives the worker back
  * after a batch, so a busy connection cannot starve the others. Its deque is allocated on first use.
  */
-final class CallbackQueue implements Runnable {
+final class CallbackQueue implements Runnable, Executor {
     private static final int BATCH = 32;
     private static final ThreadLocal<CallbackQueue> CURRENT = new ThreadLocal<>();
 
-    /** The connection (or subscription) whose callbacks these are. */
+    /** The connection whose callbacks these are; null for a global subscription's queue. */
     final Object owner;
     private final Executor workers;
     private ArrayDeque<Runnable> tasks;
@@ -34,6 +34,12 @@ final class CallbackQueue implements Runnable {
 
     boolean isCurrent() {
         return CURRENT.get() == this;
+    }
+
+    /** Adds a task; dropped once the queue has ended. */
+    @Override
+    public void execute(Runnable task) {
+        add(task);
     }
 
     /** Adds a task; false once the queue has ended. */
@@ -55,7 +61,7 @@ final class CallbackQueue implements Runnable {
             if (scheduled) return true;
             scheduled = true;
         }
-        FallbackExecutor.submit(workers, this);
+        CallbackPool.submit(workers, this);
         return true;
     }
 
@@ -87,6 +93,6 @@ final class CallbackQueue implements Runnable {
         } finally {
             CURRENT.set(outer);
         }
-        FallbackExecutor.submit(workers, this);
+        CallbackPool.submit(workers, this);
     }
 }

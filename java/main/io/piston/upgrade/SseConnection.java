@@ -14,6 +14,8 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.ReferenceCountUtil;
+import io.piston.log.Log;
+import io.piston.pubsub.WireFormat;
 import java.io.IOException;
 import java.util.Set;
 import java.util.concurrent.Executor;
@@ -24,14 +26,19 @@ import java.util.concurrent.Executor;
  * the client sends are discarded; an idle stream gets a {@code : ping} comment each interval.
  * Netty methods run on the channel's IO thread; {@link #handshake} on the worker that accepted it.
  */
-final class SseConnection extends Connection {
-    SseConnection(Channel channel, Executor workers, UpgradeConfig config, UpgradeHandler handler, Set<Connection> live) {
+public final class SseConnection extends UpgradedConnection {
+    SseConnection(Channel channel, Executor workers, UpgradeConfig config, UpgradeHandler handler, Set<UpgradedConnection> live) {
         super(channel, workers, config, handler, live);
     }
 
     @Override
-    public int protocol() {
-        return UpgradeRequest.SSE;
+    public Protocol protocol() {
+        return Protocol.SSE;
+    }
+
+    @Override
+    public WireFormat wireFormat() {
+        return SseEvents.PUBLISHED;
     }
 
     @Override
@@ -92,7 +99,7 @@ final class SseConnection extends Connection {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (!(cause instanceof IOException)) io.piston.server.Log.error("SSE " + ctx.channel().remoteAddress() + " failed", cause);
+        if (!(cause instanceof IOException)) Log.error("SSE " + ctx.channel().remoteAddress() + " failed", cause);
         ctx.close();
     }
 }

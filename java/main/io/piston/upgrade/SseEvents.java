@@ -2,6 +2,7 @@ package io.piston.upgrade;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.piston.pubsub.WireFormat;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -17,6 +18,8 @@ final class SseEvents {
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final long LFS = 0x0A0A0A0A0A0A0A0AL;
     private static final long CRS = 0x0D0D0D0D0D0D0D0DL;
+    /** Published messages as data events. */
+    static final WireFormat PUBLISHED = (alloc, data, binary) -> data(alloc, data, 0, data.length);
     static final byte[] PING = ": ping\n\n".getBytes(StandardCharsets.US_ASCII);
 
     private SseEvents() {}

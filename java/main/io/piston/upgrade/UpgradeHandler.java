@@ -7,20 +7,20 @@ package io.piston.upgrade;
  */
 public interface UpgradeHandler {
     /** The connection is open. False when the handler failed: the connection is then closed. */
-    boolean open(Connection connection);
+    boolean open(UpgradedConnection connection);
 
     /** One complete WebSocket message (never for SSE). */
-    void message(Connection connection, byte[] data, boolean binary);
+    void message(UpgradedConnection connection, byte[] data, boolean binary);
 
     /** True when {@link #drained} should be called at all. */
     boolean wantsDrained();
 
     /** The outbound queue emptied after the app was told it was not empty. */
-    void drained(Connection connection);
+    void drained(UpgradedConnection connection);
 
     /** The server is stopping; the connection closes right after. */
-    void shutdown(Connection connection);
+    void shutdown(UpgradedConnection connection);
 
     /** The connection closed, for whatever reason. Nothing runs after it. */
-    void close(Connection connection);
+    void close(UpgradedConnection connection);
 }

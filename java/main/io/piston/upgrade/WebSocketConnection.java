@@ -34,9 +34,10 @@ import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionUtil;
 import io.netty.handler.codec.http.websocketx.extensions.WebSocketServerExtension;
 import io.netty.handler.codec.http.websocketx.extensions.compression.PerMessageDeflateServerExtensionHandshaker;
 import io.netty.handler.flush.FlushConsolidationHandler;
-import io.piston.server.Log;
+import io.netty.util.ReferenceCountUtil;
+import io.piston.log.Log;
+import io.piston.pubsub.WireFormat;
 import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Set;
@@ -58,7 +59,7 @@ import java.util.concurrent.TimeUnit;
  *   bytes ◀─ flush consolidation ◀─ frame encoder ◀─ [deflate] ◀─ writes (frames, or pre-encoded buffers)
  * </pre>
  */
-final class WebSocketConnection extends Connection {
+final class WebSocketConnection extends UpgradedConnection {
     private WebSocketServerExtension deflate;
     private CompositeByteBuf assembling;
     private boolean assemblingBinary;
@@ -67,13 +68,18 @@ final class WebSocketConnection extends Connection {
     private ChannelHandlerContext encoderContext; // set with the handlers, on the IO thread
 
     WebSocketConnection(Channel channel, Executor workers, UpgradeConfig config, UpgradeHandler handler,
-                        Set<Connection> live) {
+                        Set<UpgradedConnection> live) {
         super(channel, workers, config, handler, live);
     }
 
     @Override
-    public int protocol() {
-        return UpgradeRequest.WEBSOCKET;
+    public Protocol protocol() {
+        return Protocol.WEBSOCKET;
+    }
+
+    @Override
+    public WireFormat wireFormat() {
+        return WebSocketFrames.PUBLISHED;
     }
 
     @Override
@@ -83,7 +89,7 @@ final class WebSocketConnection extends Connection {
         headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
         headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
         headers.set(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT,
-                UpgradeRequest.acceptKey(request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY)));
+                UpgradeDetector.acceptKey(request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY)));
         headers.remove(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS);
         String offered = request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS);
         if (config.deflate && offered != null) {
@@ -204,7 +210,7 @@ final class WebSocketConnection extends Connection {
         } else {
             // a pong; with permessage-deflate the decoder lets reserved bits through on it
             boolean rsv = msg instanceof WebSocketFrame f && f.rsv() != 0;
-            io.netty.util.ReferenceCountUtil.release(msg);
+            ReferenceCountUtil.release(msg);
             if (rsv) fail(1002, "reserved bits set on a pong");
         }
     }
@@ -283,12 +289,7 @@ final class WebSocketConnection extends Connection {
         int code = body.getUnsignedShort(body.readerIndex());
         boolean valid = code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014 || code >= 3000 && code <= 4999;
         if (!valid) return 1002;
-        try {
-            StandardCharsets.UTF_8.newDecoder().decode(body.nioBuffer(body.readerIndex() + 2, n - 2));
-        } catch (CharacterCodingException e) {
-            return 1007;
-        }
-        return 0;
+        return ByteBufUtil.isText(body, body.readerIndex() + 2, n - 2, StandardCharsets.UTF_8) ? 0 : 1007;
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.piston.upgrade;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.piston.pubsub.WireFormat;
 
 /**
  * Encodes whole server-to-client WebSocket frames (RFC 6455 5.2: FIN set, unmasked) into one
@@ -11,6 +12,8 @@ import io.netty.buffer.ByteBufAllocator;
 final class WebSocketFrames {
     static final int TEXT = 0x1;
     static final int BINARY = 0x2;
+    /** Published messages as unmasked text or binary frames. */
+    static final WireFormat PUBLISHED = (alloc, data, binary) -> encode(alloc, binary ? BINARY : TEXT, data, 0, data.length);
 
     private WebSocketFrames() {}
 

@@ -10,11 +10,15 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import io.piston.server.ServerConfig;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,7 +43,7 @@ class HttpRequestHandlerTest {
         exchange.respond(200, headers, Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
     };
 
-    private EmbeddedChannel open(ServerConfig config, Application app, Executor workers) {
+    private EmbeddedChannel open(HttpConfig config, Application app, Executor workers) {
         HttpServerContext context = new HttpServerContext(config, app, workers, null,
                 new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
         HttpRequestHandler requests = new HttpRequestHandler(context);
@@ -50,11 +54,11 @@ class HttpRequestHandlerTest {
 
     /** Default limits, the app run at once on the test thread. */
     private EmbeddedChannel open(Application app) {
-        return open(ServerConfig.builder().build(), app, Runnable::run);
+        return open(HttpConfig.builder().build(), app, Runnable::run);
     }
 
     private EmbeddedChannel open() {
-        return open(ServerConfig.builder().maxBody(1000).bodyMemory(16).build(), echo, Runnable::run);
+        return open(HttpConfig.builder().maxBody(1000).bodyMemory(16).build(), echo, Runnable::run);
     }
 
     @AfterEach
@@ -85,7 +89,7 @@ class HttpRequestHandlerTest {
                 sb.append(b.toString(StandardCharsets.ISO_8859_1));
                 b.release();
             } else {
-                io.netty.util.ReferenceCountUtil.release(o);
+                ReferenceCountUtil.release(o);
             }
         }
         return sb.toString();
@@ -108,8 +112,8 @@ class HttpRequestHandlerTest {
         send("GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
         channel.close();
         channel.runPendingTasks();
-        io.netty.handler.codec.http.HttpResponse head = new io.netty.handler.codec.http.DefaultHttpResponse(
-                io.netty.handler.codec.http.HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpResponseStatus.OK);
+        HttpResponse head = new DefaultHttpResponse(
+                HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
         List<Boolean> takeovers = new ArrayList<>();
         held[0].upgrade(head, pipeline -> takeovers.add(channel.isActive()));
         channel.runPendingTasks();
@@ -218,7 +222,7 @@ class HttpRequestHandlerTest {
     @Test
     void fullWorkerQueueGets503AndTheConnectionStaysUsable() {
         Executor full = task -> { throw new RejectedExecutionException("full"); };
-        open(ServerConfig.builder().build(), echo, full);
+        open(HttpConfig.builder().build(), echo, full);
         send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         String out = output();
         assertTrue(out.startsWith("HTTP/1.1 503 "), out);
@@ -309,7 +313,7 @@ class HttpRequestHandlerTest {
     @Test
     void busyAnswerToHeadHasNoBody() {
         Executor full = task -> { throw new RejectedExecutionException("full"); };
-        open(ServerConfig.builder().build(), echo, full);
+        open(HttpConfig.builder().build(), echo, full);
         send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
         String out = output();
         assertTrue(out.startsWith("HTTP/1.1 503 "), out);
@@ -339,7 +343,7 @@ class HttpRequestHandlerTest {
 
     @Test
     void tooManyPipelinedRequestsGet503AfterTheOthersAndClose() {
-        open(ServerConfig.builder().build(), echo, held::add);
+        open(HttpConfig.builder().build(), echo, held::add);
         int sent = HttpRequestHandler.MAX_QUEUED + 5;
         send("GET /r HTTP/1.1\r\nHost: x\r\n\r\n".repeat(sent));
         StringBuilder out = new StringBuilder(output());
@@ -356,7 +360,7 @@ class HttpRequestHandlerTest {
 
     @Test
     void continueForAPipelinedRequestWaitsForTheResponseBeforeIt() {
-        open(ServerConfig.builder().build(), echo, held::add);
+        open(HttpConfig.builder().build(), echo, held::add);
         send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
                 + "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
         assertEquals("", output()); // /a is with the app: no 100 yet, it would read as /a's

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import java.nio.charset.StandardCharsets;
@@ -87,5 +88,13 @@ class FramingTest {
                 assertEquals(0, out[out.length - 1]);
             }
         }
+    }
+
+    @Test
+    void sseEventsPutEachLineInADataField() {
+        byte[] data = "a\nb\r\nc".getBytes(StandardCharsets.UTF_8);
+        ByteBuf buf = SseEvents.event(ByteBufAllocator.DEFAULT, "tick", "7", null, data, 0, data.length);
+        assertEquals("event: tick\nid: 7\ndata: a\ndata: b\ndata: c\n\n", buf.toString(StandardCharsets.UTF_8));
+        buf.release();
     }
 }

@@ -17,7 +17,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.ReferenceCountUtil;
-import io.piston.server.Log;
+import io.piston.log.Log;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -43,13 +43,13 @@ class WebSocketConnectionTest {
         boolean echo = true;
 
         @Override
-        public boolean open(Connection c) {
+        public boolean open(UpgradedConnection c) {
             calls.add("open");
             return true;
         }
 
         @Override
-        public void message(Connection c, byte[] data, boolean binary) {
+        public void message(UpgradedConnection c, byte[] data, boolean binary) {
             String text = new String(data, StandardCharsets.UTF_8);
             calls.add((binary ? "binary " : "text ") + text);
             if (echo) c.sendMessage(data, 0, data.length, binary, false);
@@ -61,23 +61,23 @@ class WebSocketConnectionTest {
         }
 
         @Override
-        public void drained(Connection c) {
+        public void drained(UpgradedConnection c) {
             calls.add("drained");
         }
 
         @Override
-        public void shutdown(Connection c) {
+        public void shutdown(UpgradedConnection c) {
             calls.add("shutdown");
         }
 
         @Override
-        public void close(Connection c) {
+        public void close(UpgradedConnection c) {
             calls.add("close");
         }
     }
 
     private final Recorder recorder = new Recorder();
-    private final Set<Connection> live = ConcurrentHashMap.newKeySet();
+    private final Set<UpgradedConnection> live = ConcurrentHashMap.newKeySet();
     private EmbeddedChannel channel;
     private WebSocketConnection connection;
 
