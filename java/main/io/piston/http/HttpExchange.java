@@ -313,12 +313,14 @@ public final class HttpExchange {
     /**
      * Takes the connection away from HTTP (rack.hijack): before any response (full hijack), or
      * after {@link #beginRaw} sent the head (partial hijack). No more is written by the server;
-     * the stream returned reads and writes raw bytes. Worker thread.
+     * the stream returned reads and writes raw bytes. Returns once the connection is the
+     * stream's, so what the client sends after the app got it never meets the HTTP codec.
+     * Worker thread.
      */
     public HijackedStream hijack() {
         checkCanHijack();
         HijackedStream raw = new HijackedStream(ctx.channel());
-        leaveHttp(handler -> handler.hijacked(this, raw));
+        leaveHttp(handler -> handler.hijacked(this, raw)).awaitUninterruptibly();
         return raw;
     }
 

@@ -80,6 +80,23 @@ class HijackRaceTest {
         }
     }
 
+    /** The stream {@link HttpExchange#hijack} returns (the NIO transport's, and the fallback). */
+    private record StreamEnd(HijackedStream stream) implements AppEnd {
+        @Override
+        public String readToEnd() throws InterruptedException {
+            StringBuilder got = new StringBuilder();
+            for (byte[] b; (b = stream.read(1024, 10_000)) != null; ) got.append(new String(b, StandardCharsets.US_ASCII));
+            return got.toString();
+        }
+
+        @Override
+        public void answerAndClose(String text) {
+            byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
+            stream.write(bytes, 0, bytes.length);
+            stream.close();
+        }
+    }
+
     private EventLoopGroup group;
     private ExecutorService workers;
     private Channel listener;
@@ -123,6 +140,13 @@ class HijackRaceTest {
     void aRealSocketGetsEveryByteThenTheHalfCloseAndCanStillAnswer() {
         takeover = SocketEnd::hijack;
         rounds("bye", "bye");
+    }
+
+    @Test
+    void aHijackedStreamGetsEveryByteThenTheEndOfStream() {
+        takeover = exchange -> new StreamEnd(exchange.hijack());
+        // Without half-closure the client's end of stream closes the connection: no answer arrives.
+        rounds("bye", "");
     }
 
     /** Each round: a new client, the app reads to the end and answers {@code answer}; the client gets {@code received}. */
