@@ -113,6 +113,19 @@ RSpec.describe "rack.hijack onto a real socket" do
     sock&.close
   end
 
+  it "passes on every byte a client sends as the hijack returns, then its end of stream" do
+    200.times do |round|
+      sock = connect("/echo", "sent with the request ")
+      event
+      sock.write("and after")
+      sock.close_write
+      expect(read_to_eof(sock)).to eq("sent with the request and afterbye"), "round #{round}"
+      expect(event).to eq(:eof)
+    ensure
+      sock&.close
+    end
+  end
+
   it "shows the client's close to the app as end of stream" do
     sock = connect("/echo")
     event

@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.DefaultFileRegion;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -19,6 +18,8 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
 import io.piston.log.Log;
 import java.io.File;
 import java.net.InetSocketAddress;
@@ -312,12 +313,14 @@ public final class HttpExchange {
     /**
      * Takes the connection away from HTTP (rack.hijack): before any response (full hijack), or
      * after {@link #beginRaw} sent the head (partial hijack). No more is written by the server;
-     * the stream returned reads and writes raw bytes. Worker thread.
+     * the stream returned reads and writes raw bytes. Returns once the connection is the
+     * stream's, so what the client sends after the app got it never meets the HTTP codec.
+     * Worker thread.
      */
     public HijackedStream hijack() {
         checkCanHijack();
         HijackedStream raw = new HijackedStream(ctx.channel());
-        leaveHttp(handler -> handler.hijacked(this, raw));
+        leaveHttp(handler -> handler.hijacked(this, raw)).awaitUninterruptibly();
         return raw;
     }
 
@@ -330,15 +333,15 @@ public final class HttpExchange {
      * Hijack onto a real socket, full or partial as {@link #hijack}: {@code fd} is the server's end
      * of a UNIX socket pair (non-blocking, owned by this call from now on) whose other end the app
      * holds. The IO thread relays the connection's raw bytes both ways, bytes the HTTP codec
-     * already read first. Throws (with {@code fd} closed and the exchange untouched) if {@code fd}
-     * cannot become a channel. Worker thread.
+     * already read first. Returns once the relay is in place, so what the client sends after the
+     * app got its socket (its end of stream too) is relayed, never parsed as HTTP. Throws
+     * (with {@code fd} closed and the exchange untouched) if {@code fd} cannot become a channel.
+     * Worker thread.
      */
     public void hijackToSocket(int fd) {
         checkCanHijack();
-        Channel app = SocketBridge.domainChannel(fd);
-        // From now on a client's end of stream is a half-close the app must see, not a close.
-        ctx.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-        leaveHttp(handler -> handler.bridged(this, app));
+        Channel app = SocketBridge.appChannel(ctx.channel(), fd);
+        leaveHttp(handler -> handler.bridged(this, app)).awaitUninterruptibly();
     }
 
     /**
@@ -366,13 +369,22 @@ public final class HttpExchange {
 
     /**
      * Worker thread: the one way the connection leaves HTTP. The response ends here, the exchange
-     * is finished, and {@code takeover} runs on the IO thread, where the handler hands over.
+     * is finished, and {@code takeover} runs on the IO thread, where the handler hands over; the
+     * future completes once it ran (a failure there is logged by the IO thread).
      */
-    private void leaveHttp(Consumer<HttpRequestHandler> takeover) {
+    private Future<Void> leaveHttp(Consumer<HttpRequestHandler> takeover) {
         stage = Stage.DONE;
         chunked = false;
-        ctx.channel().eventLoop().execute(() -> takeover.accept(handler));
+        Promise<Void> handedOver = ctx.executor().newPromise();
+        ctx.channel().eventLoop().execute(() -> {
+            try {
+                takeover.accept(handler);
+            } finally {
+                handedOver.setSuccess(null);
+            }
+        });
         finished();
+        return handedOver;
     }
 
     /** Sends an interim 103 Early Hints response; ignored once the final response has started. */

@@ -316,12 +316,15 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter implements R
         return true;
     }
 
-    /** IO thread: the app took the connection; from now on bytes go to it untouched. */
+    /**
+     * IO thread: the app took the connection; from now on bytes go to it untouched, starting
+     * with those the codec held, and only then the end of stream of a client already gone.
+     */
     void hijacked(HttpExchange exchange, HijackedStream raw) {
         if (!leaveHttp(exchange)) return;
         hijacked = raw;
-        if (!ctx.channel().isActive()) raw.closedByPeer();
         removeCodec(ctx.pipeline());
+        if (!ctx.channel().isActive()) raw.closedByPeer();
         ctx.channel().config().setAutoRead(true);
     }
 

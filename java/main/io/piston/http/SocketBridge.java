@@ -34,12 +34,15 @@ public final class SocketBridge {
     }
 
     /**
-     * The server's end of the pair as a channel, not yet registered. {@code fd} must be
-     * non-blocking and owned by the caller until this returns; on failure it is closed.
+     * Worker thread: the server's end of the pair as a channel on {@code client}'s IO thread,
+     * registered but not reading yet (nothing could take what it read before {@link #start}).
+     * {@code fd} must be non-blocking and owned by the caller until this returns; on failure it
+     * is closed.
      */
-    static Channel domainChannel(int fd) {
+    static Channel appChannel(Channel client, int fd) {
+        Channel app;
         try {
-            return new EpollDomainSocketChannel(fd);
+            app = new EpollDomainSocketChannel(fd);
         } catch (RuntimeException | Error e) {
             try {
                 new FileDescriptor(fd).close();
@@ -48,38 +51,33 @@ public final class SocketBridge {
             }
             throw e;
         }
+        app.config().setAutoRead(false);
+        app.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        ChannelFuture registered = client.eventLoop().register(app).awaitUninterruptibly();
+        if (!registered.isSuccess()) {
+            app.close();
+            throw new IllegalStateException("could not register the app's socket", registered.cause());
+        }
+        return app;
     }
 
     /**
-     * IO thread of {@code client}: registers {@code app} on that thread, then puts a relay at
-     * the end of both pipelines. {@code ready} runs once the relays are in place (the HTTP
-     * handler removes the codec then, whose leftover bytes flow to the app first) and before
-     * reading resumes.
+     * IO thread of {@code client}, in one step, so that no read of the client's comes in between:
+     * the client's end of stream becomes a half-close to relay (before this step it closes the
+     * connection: the HTTP decoder must never see a half-close, on which it drops the bytes it
+     * holds), a relay goes at the end of both pipelines, {@code ready} runs (the HTTP handler
+     * removes the codec, whose leftover bytes flow to the app first), and both sides start reading.
      */
     static void start(Channel client, Channel app, Runnable ready) {
-        client.config().setAutoRead(false);
         client.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-        app.config().setAutoRead(false);
-        app.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-        client.eventLoop().register(app).addListener((ChannelFuture f) -> {
-            if (!f.isSuccess()) {
-                Log.error("could not relay a hijacked connection to its socket", f.cause());
-                app.close();
-                client.close();
-                return;
-            }
-            link(client, app);
-            ready.run();
-            if (!client.isActive()) {
-                app.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-            } else if (client instanceof DuplexChannel d && d.isInputShutdown()) {
-                // The client half-closed before the relays were in place.
-                client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
-            } else {
-                client.config().setAutoRead(true);
-            }
-            app.config().setAutoRead(true);
-        });
+        link(client, app);
+        ready.run();
+        if (client.isActive()) {
+            client.config().setAutoRead(true);
+        } else {
+            app.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+        app.config().setAutoRead(true);
     }
 
     /** Puts a relay at the end of each channel's pipeline, forwarding to the other. */
