@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real-time benchmarks on loopback: Piston running a rack.upgrade config.ru against a plain-Netty
 # ceiling (io.piston.bench.RealtimeCeilingServer), driven by io.piston.bench.WsLoadGenerator (Java,
-# Netty epoll, one thread). Usage: bench/realtime.sh [echo] [sse] [fanout]   (default: all three)
+# Netty epoll, one thread). Usage: bench/realtime.sh [echo] [sse] [fanout] [paced]
+# (default: echo, sse and fanout)
 #
 #   echo    WebSocket echo, bench/ws_echo.ru: ECHO_CONNECTIONS clients, each sends a message, waits
 #           for the echo, sends the next. Round-trips/s, round-trip latency p50/p99.
@@ -10,6 +11,13 @@
 #   fanout  Pub/sub fan-out, bench/pubsub.ru: N WebSocket subscribers of one channel (each N of
 #           FANOUT_SUBSCRIBERS); one publisher sends bursts of FANOUT_BURST messages. Deliveries/s
 #           and delivery latency p50/p99 (publish time carried in each message).
+#   paced   Pub/sub fan-out at a steady rate, bench/pubsub.ru: N subscribers (each N of
+#           PACED_SUBSCRIBERS); the server publishes PACED_SECONDS worth of messages at a steady
+#           rate, for each load of PACED_DELIVERIES (deliveries/s asked, rising: the message rate
+#           is that divided by N). Latency p50/p99/max and deliveries/s per load, and the highest
+#           load each server keeps up with: everything delivered, p99 within PACED_P99_MS (a
+#           server stops climbing at its first miss). Then PACED_LARGE (N:messages per second,
+#           e.g. 19000:20): that one setting on both servers, for the latency at scale.
 #
 # Each benchmark starts both servers, warms them up, then alternates measured runs (ceiling,
 # Piston, ceiling, Piston, ...) for ROUNDS rounds; a run is one generator process. Prints every
@@ -31,6 +39,11 @@
 #   FANOUT_BURSTS       measured bursts per run [5]
 #   FANOUT_WARMUP_BURSTS bursts per run before the measured ones [2]
 #   FANOUT_WARMUP_PISTON / FANOUT_WARMUP_CEILING  warm-up bursts (1,000 subscribers) after start [20 / 5]
+#   PACED_SUBSCRIBERS   subscriber counts, space separated ["1000 5000"]
+#   PACED_DELIVERIES    deliveries/s asked, rising ["25000 50000 75000 100000 150000 200000 300000 400000"]
+#   PACED_SECONDS       seconds of messages per paced run [10]
+#   PACED_P99_MS        p99 latency a sustained rate must keep, in ms [50]
+#   PACED_LARGE         "SUBSCRIBERS:RATE" run once per round after the climb; empty to skip [19000:20]
 #   PER_SOURCE_ADDRESS  client sockets per 127.0.0.x source address [1000]
 #   PISTON_PORT [9392]  CEILING_PORT [9393]
 #   PISTON_THREADS      Ruby worker threads, substituted for {THREADS} [5, Piston's default]
@@ -55,7 +68,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 BENCHES=("$@")
 (( ${#BENCHES[@]} > 0 )) || BENCHES=(echo sse fanout)
 for b in "${BENCHES[@]}"; do
-    [[ $b == echo || $b == sse || $b == fanout ]] || { echo "unknown benchmark: $b (echo, sse, fanout)" >&2; exit 2; }
+    [[ $b == echo || $b == sse || $b == fanout || $b == paced ]] ||
+        { echo "unknown benchmark: $b (echo, sse, fanout, paced)" >&2; exit 2; }
 done
 
 ROUNDS=${ROUNDS:-3}
@@ -72,6 +86,11 @@ FANOUT_BURSTS=${FANOUT_BURSTS:-5}
 FANOUT_WARMUP_BURSTS=${FANOUT_WARMUP_BURSTS:-2}
 FANOUT_WARMUP_PISTON=${FANOUT_WARMUP_PISTON:-20}
 FANOUT_WARMUP_CEILING=${FANOUT_WARMUP_CEILING:-5}
+PACED_SUBSCRIBERS=${PACED_SUBSCRIBERS:-"1000 5000"}
+PACED_DELIVERIES=${PACED_DELIVERIES:-"25000 50000 75000 100000 150000 200000 300000 400000"}
+PACED_SECONDS=${PACED_SECONDS:-10}
+PACED_P99_MS=${PACED_P99_MS:-50}
+PACED_LARGE=${PACED_LARGE-19000:20}
 PER_SOURCE_ADDRESS=${PER_SOURCE_ADDRESS:-1000}
 PISTON_PORT=${PISTON_PORT:-9392}
 CEILING_PORT=${CEILING_PORT:-9393}
@@ -155,8 +174,8 @@ RUNS=$RESULTS_DIR/runs.txt
 : >"$RUNS"
 record() {
     local bench=$1 setting=$2 name=$3 round=$4 out=$5 problems
-    problems=$(( $(field "$out" errors) + $(field "$out" closed) + $( [[ $bench == fanout ]] && field "$out" missing || echo 0) ))
-    echo "$bench $setting $name $round $(field "$out" rate) $(field "$out" p50_ms) $(field "$out" p99_ms) $problems" >>"$RUNS"
+    problems=$(( $(field "$out" errors) + $(field "$out" closed) + $( [[ $bench == fanout || $bench == paced ]] && field "$out" missing || echo 0) ))
+    echo "$bench $setting $name $round $(field "$out" rate) $(field "$out" p50_ms) $(field "$out" p99_ms) $problems $(field "$out" max_ms)" >>"$RUNS"
     local p50 p99
     p50=$(field "$out" p50_ms); p99=$(field "$out" p99_ms)
     [[ $bench != sse ]] || { p50=-; p99=-; }
@@ -254,10 +273,113 @@ fanout() {
     finish_bench fanout
 }
 
+# One paced run: N subscribers, PACED_SECONDS of messages at RATE per second; recorded as "N@RATE".
+paced_run() {
+    local name=$1 n=$2 rate=$3 round=$4 out messages limit
+    out=$RESULTS_DIR/paced-$n-$rate-$name-$round.txt
+    messages=$(awk -v r="$rate" -v s="$PACED_SECONDS" 'BEGIN { printf "%d", r * s }')
+    limit=$(( 300 + n / 20 + ${PACED_SECONDS%.*} ))
+    # shellcheck disable=SC2046
+    gen "$name" "$out" "$limit" --mode fanout --connections "$n" $(src_args "$n") --burst "$messages" --rate "$rate" \
+        --bursts 1 --warmup-bursts 0 --connect-timeout $((limit - 60))
+    record paced "$n@$rate" "$name" "$round" "$out"
+}
+
+# Whether a paced run kept up: everything delivered, p99 within PACED_P99_MS.
+kept_up() {
+    awk -v b="paced" -v s="$1" -v n="$2" -v r="$3" -v lim="$PACED_P99_MS" \
+        '$1 == b && $2 == s && $3 == n && $4 == r { ok = ($8 == 0 && $7 <= lim) } END { exit !ok }' "$RUNS"
+}
+
+paced() {
+    BENCH=paced
+    start_pair bench/pubsub.ru
+    local n load rate round name large_n large_rate
+    (( FANOUT_WARMUP_CEILING <= 0 )) || { log "warming up ceiling with $FANOUT_WARMUP_CEILING bursts"; gen ceiling "$RESULTS_DIR/paced-ceiling-warmup.txt" 600 --mode fanout --connections 1000 $(src_args 1000) --burst "$FANOUT_BURST" --bursts "$FANOUT_WARMUP_CEILING" --warmup-bursts 0; }
+    (( FANOUT_WARMUP_PISTON <= 0 )) || { log "warming up piston with $FANOUT_WARMUP_PISTON bursts"; gen piston "$RESULTS_DIR/paced-piston-warmup.txt" 600 --mode fanout --connections 1000 $(src_args 1000) --burst "$FANOUT_BURST" --bursts "$FANOUT_WARMUP_PISTON" --warmup-bursts 0; }
+    SUSTAINED=$RESULTS_DIR/sustained.txt
+    for n in $PACED_SUBSCRIBERS; do
+        for round in $(seq "$ROUNDS"); do
+            declare -A climbing=([ceiling]=1 [piston]=1) best=([ceiling]=0 [piston]=0)
+            for load in $PACED_DELIVERIES; do
+                rate=$(paced_rate "$load" "$n")
+                for name in ceiling piston; do
+                    (( ${climbing[$name]} )) || continue
+                    paced_run "$name" "$n" "$rate" "$round"
+                    if kept_up "$n@$rate" "$name" "$round"; then best[$name]=$load; else climbing[$name]=0; fi
+                done
+                (( ${climbing[ceiling]} + ${climbing[piston]} > 0 )) || break
+            done
+            for name in ceiling piston; do echo "$n $name $round ${best[$name]}" >>"$SUSTAINED"; done
+            log "paced $n subscribers, round $round: kept up with ceiling ${best[ceiling]}, piston ${best[piston]} deliveries/s"
+        done
+        paced_table "$n"
+    done
+    if [[ -n $PACED_LARGE ]]; then
+        large_n=${PACED_LARGE%%:*} large_rate=${PACED_LARGE##*:}
+        for round in $(seq "$ROUNDS"); do
+            for name in ceiling piston; do paced_run "$name" "$large_n" "$large_rate" "$round"; done
+        done
+        paced_large_table "$large_n" "$large_rate"
+    fi
+    finish_bench paced
+}
+
+# The message rate that asks LOAD deliveries/s of N subscribers.
+paced_rate() { awk -v d="$1" -v n="$2" 'BEGIN { printf "%g", d / n }'; }
+
+# Per load: median p50 / p99 / max and deliveries/s of the runs made at it (a server that missed a
+# lower load has none), then the highest load each server kept up with (median of rounds) and the ratio.
+paced_table() {
+    local n=$1 load rate c p ratio
+    {
+        echo
+        echo "**Paced fan-out**, $n subscribers, $SIZE-byte messages, ${PACED_SECONDS} s per load; kept up = all delivered and p99 <= ${PACED_P99_MS} ms:"
+        echo
+        echo "| deliveries/s asked | messages/s | ceiling: delivered/s, p50, p99, max | Piston: delivered/s, p50, p99, max |"
+        echo "|---:|---:|---|---|"
+        for load in $PACED_DELIVERIES; do
+            rate=$(paced_rate "$load" "$n")
+            [[ -n $(col paced "$n@$rate" ceiling 5)$(col paced "$n@$rate" piston 5) ]] || continue
+            printf '| %s | %s | %s | %s |\n' "$load" "$rate" \
+                "$(paced_cell "$n@$rate" ceiling)" "$(paced_cell "$n@$rate" piston)"
+        done
+        c=$(awk -v n="$n" '$1 == n && $2 == "ceiling" { print $4 }' "$SUSTAINED" | median)
+        p=$(awk -v n="$n" '$1 == n && $2 == "piston" { print $4 }' "$SUSTAINED" | median)
+        ratio=$(awk -v p="$p" -v c="$c" 'BEGIN { printf "%.2f", (c > 0 ? p / c : 0) }')
+        echo
+        echo "Highest load kept up (median of rounds): ceiling $c, Piston $p deliveries/s: Piston/ceiling **${ratio}x**."
+    } >>"$MD"
+    log "paced $n: kept up with piston/ceiling = ${ratio}x ($p vs $c deliveries/s)"
+}
+
+paced_cell() {
+    local runs
+    runs=$(col paced "$1" "$2" 5)
+    [[ -n $runs ]] || { echo "-"; return; }
+    printf '%.0f, %s ms, %s ms, %s ms%s' "$(med paced "$1" "$2" 5)" "$(med paced "$1" "$2" 6)" "$(med paced "$1" "$2" 7)" \
+        "$(med paced "$1" "$2" 9)" "$( (( $(problems_of paced "$1" "$2") == 0 )) || echo ", $(problems_of paced "$1" "$2") missing/errors")"
+}
+
+paced_large_table() {
+    local n=$1 rate=$2
+    {
+        echo
+        echo "**Paced fan-out at scale**, $n subscribers, $rate messages/s ($(( n * rate )) deliveries/s asked), ${PACED_SECONDS} s, median of $ROUNDS:"
+        echo
+        echo "| Server | delivered/s, p50, p99, max |"
+        echo "|---|---|"
+        echo "| Ceiling (plain Netty) | $(paced_cell "$n@$rate" ceiling) |"
+        echo "| Piston | $(paced_cell "$n@$rate" piston) |"
+    } >>"$MD"
+    log "paced $n@$rate: ceiling $(paced_cell "$n@$rate" ceiling); piston $(paced_cell "$n@$rate" piston)"
+}
+
 for b in "${BENCHES[@]}"; do
     case $b in
         echo|sse) steady "$b" ;;
         fanout) fanout ;;
+        paced) paced ;;
     esac
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)

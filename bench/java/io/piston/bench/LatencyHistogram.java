@@ -12,11 +12,13 @@ final class LatencyHistogram {
     private static final int MAX_EXP = 40;
     private final long[] counts = new long[LINEAR + (MAX_EXP - 9) * SUB];
     private long total;
+    private long max;
 
     void record(long nanos) {
         if (nanos < 0) nanos = 0;
         counts[index(nanos)]++;
         total++;
+        if (nanos > max) max = nanos;
     }
 
     private static int index(long v) {
@@ -39,14 +41,21 @@ final class LatencyHistogram {
         return total;
     }
 
+    /** The largest value recorded, exact; 0 when empty. */
+    long max() {
+        return max;
+    }
+
     void reset() {
         java.util.Arrays.fill(counts, 0);
         total = 0;
+        max = 0;
     }
 
     void add(LatencyHistogram other) {
         for (int i = 0; i < counts.length; i++) counts[i] += other.counts[i];
         total += other.total;
+        max = Math.max(max, other.max);
     }
 
     /** The latency below which {@code fraction} of the recorded values fall; 0 when empty. */

@@ -54,6 +54,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The ceiling for the real-time benchmarks (bench/realtime.sh): plain Netty, no Ruby, doing the
@@ -67,9 +68,9 @@ import java.util.concurrent.Executors;
  *       same event ({@code data: <payload>\n\n}) as fast as the socket takes it: written while the
  *       channel is writable, up to a batch per event-loop turn, resumed when it becomes writable.</li>
  *   <li>{@code GET /sub} (WebSocket): joins the one channel and gets a {@code ready} message.</li>
- *   <li>{@code GET /publish?count=K&size=S}: answers 200 at once; a publisher thread then publishes
- *       K messages of S bytes, each starting with its {@code System.nanoTime()} (19 digits) and
- *       its sequence number. Done right: each message is encoded once into one frame buffer;
+ *   <li>{@code GET /publish?count=K&size=S[&rate=R]}: answers 200 at once; a publisher thread then
+ *       publishes K messages of S bytes (all at once, or R per second on a fixed schedule), each
+ *       starting with its {@code System.nanoTime()} (19 digits) and its sequence number. Done right: each message is encoded once into one frame buffer;
  *       each IO thread gets one task that writes a retained duplicate to each of its subscribers
  *       past the WebSocket encoder; flushes are coalesced per event-loop turn by
  *       {@link FlushConsolidationHandler}.</li>
@@ -165,7 +166,8 @@ public final class RealtimeCeilingServer {
                 } else if (path.equals("/publish")) {
                     int count = Integer.parseInt(param(q, "count", "1"));
                     int bytes = Integer.parseInt(param(q, "size", Integer.toString(size)));
-                    PUBLISHER.execute(() -> publish(count, bytes));
+                    double rate = Double.parseDouble(param(q, "rate", "0"));
+                    PUBLISHER.execute(() -> publish(count, bytes, rate));
                     respond(ctx, HttpResponseStatus.OK, "published " + count + "\n");
                 } else {
                     respond(ctx, HttpResponseStatus.NOT_FOUND, "not found\n");
@@ -292,10 +294,18 @@ public final class RealtimeCeilingServer {
         }
     }
 
-    /** Publisher thread: K messages, each encoded once and handed to every IO thread in one task. */
-    private static void publish(int count, int bytes) {
+    /**
+     * Publisher thread: K messages, each encoded once and handed to every IO thread in one task;
+     * with a rate, message i leaves at start + i / rate (a late one does not delay the schedule).
+     */
+    private static void publish(int count, int bytes, double rate) {
         byte[] data = new byte[bytes];
+        long start = System.nanoTime();
         for (int seq = 0; seq < count; seq++) {
+            if (rate > 0) {
+                long wait;
+                while ((wait = start + (long) (seq * 1e9 / rate) - System.nanoTime()) > 0) LockSupport.parkNanos(wait);
+            }
             Payload.stamp(data, System.nanoTime(), seq);
             ByteBuf frame = ByteBufAllocator.DEFAULT.directBuffer(bytes + 4);
             frame.writeByte(0x81);

@@ -57,6 +57,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *                carrying its publish time; every connection should receive all K. Reports
  *                deliveries/s (deliveries / (last receipt - first publish time), per burst) and
  *                delivery latency (receipt - publish time of each message).
+ *                With --rate R the server publishes the K messages of each burst paced at R per
+ *                second (a chat room, a ticker) instead of all at once; a burst then lasts K/R s.
  * </pre>
  * Prints one {@code RESULT key=value ...} line on stdout; progress on stderr.
  */
@@ -76,6 +78,7 @@ public final class WsLoadGenerator {
     private static int burst = 100;
     private static int bursts = 5;
     private static int warmupBursts = 2;
+    private static double pacedRate = 0; // messages per second the server paces each burst at; 0: all at once
     private static String publishPath = "/publish";
     private static String srcBase = null;
     private static int srcCount = 1;
@@ -270,7 +273,7 @@ public final class WsLoadGenerator {
                 s.measuring = measured;
             });
             trigger();
-            long deadline = System.nanoTime() + (long) (burstTimeout * 1e9);
+            long deadline = System.nanoTime() + (long) ((burstTimeout + pacedSeconds()) * 1e9);
             long got;
             while ((got = delivered()) < expected && System.nanoTime() < deadline && closedEarly() == 0) {
                 Thread.sleep(1);
@@ -309,23 +312,33 @@ public final class WsLoadGenerator {
         double median = rates.isEmpty() ? 0 : rates.size() % 2 == 1 ? rates.get(rates.size() / 2)
                 : (rates.get(rates.size() / 2 - 1) + rates.get(rates.size() / 2)) / 2;
         double overall = secondsTotal > 0 ? deliveredTotal / secondsTotal : 0;
-        log("fanout: %d subscribers, %d x %d-byte messages per burst, %d bursts: %.0f deliveries/s (median of bursts "
-                        + "%.0f), latency p50 %.3f ms, p99 %.3f ms", connections, burst, size, rates.size(), overall,
-                median, all.percentile(0.5) / 1e6, all.percentile(0.99) / 1e6);
-        System.out.printf(Locale.ROOT, "RESULT mode=fanout connections=%d burst=%d bursts=%d rate=%.0f burst_median=%.0f "
-                        + "count=%d p50_ms=%.3f p99_ms=%.3f missing=%d errors=%d closed=%d%n", connections, burst,
-                rates.size(), overall, median, deliveredTotal, all.percentile(0.5) / 1e6, all.percentile(0.99) / 1e6,
-                missing, errors, closedEarly());
+        log("fanout: %d subscribers, %d x %d-byte messages per burst%s, %d bursts: %.0f deliveries/s (median of bursts "
+                        + "%.0f), latency p50 %.3f ms, p99 %.3f ms, max %.3f ms", connections, burst, size,
+                pacedRate > 0 ? String.format(Locale.ROOT, " paced at %.0f/s", pacedRate) : "", rates.size(), overall, median,
+                all.percentile(0.5) / 1e6, all.percentile(0.99) / 1e6, all.max() / 1e6);
+        System.out.printf(Locale.ROOT, "RESULT mode=fanout connections=%d burst=%d bursts=%d paced=%.0f rate=%.0f "
+                        + "burst_median=%.0f count=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f missing=%d errors=%d closed=%d%n",
+                connections, burst, rates.size(), pacedRate, overall, median, deliveredTotal, all.percentile(0.5) / 1e6,
+                all.percentile(0.99) / 1e6, all.max() / 1e6, missing, errors, closedEarly());
         return missing == 0 && errors == 0 && rates.size() == bursts ? 0 : 1;
     }
 
-    /** GET publishPath?count=K&size=S on a separate plain connection; bounded by a socket timeout. */
+    /** Seconds a paced burst takes to publish; 0 for a burst published at once. */
+    private static double pacedSeconds() {
+        return pacedRate > 0 ? burst / pacedRate : 0;
+    }
+
+    /**
+     * GET publishPath?count=K&size=S[&rate=R] on a separate plain connection; bounded by a socket
+     * timeout (a server may answer only once it has published everything).
+     */
     private static void trigger() throws Exception {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(host, port), 5000);
-            s.setSoTimeout((int) (burstTimeout * 1000));
+            s.setSoTimeout((int) ((burstTimeout + pacedSeconds()) * 1000));
             OutputStream out = s.getOutputStream();
-            out.write(("GET " + publishPath + "?count=" + burst + "&size=" + size + " HTTP/1.1\r\nHost: " + host
+            String paced = pacedRate > 0 ? String.format(Locale.ROOT, "&rate=%.3f", pacedRate) : "";
+            out.write(("GET " + publishPath + "?count=" + burst + "&size=" + size + paced + " HTTP/1.1\r\nHost: " + host
                     + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = s.getInputStream();
@@ -654,18 +667,20 @@ public final class WsLoadGenerator {
                 case "--concurrency" -> concurrency = Integer.parseInt(v);
                 case "--connect-timeout" -> connectTimeout = Double.parseDouble(v);
                 case "--burst-timeout" -> burstTimeout = Double.parseDouble(v);
+                case "--rate" -> pacedRate = Double.parseDouble(v);
                 default -> usage("unknown option " + a);
             }
         }
         if (size < Payload.MIN_SIZE) usage("--size must be at least " + Payload.MIN_SIZE);
         if (!mode.equals("echo") && !mode.equals("sse") && !mode.equals("fanout")) usage("unknown mode " + mode);
+        if (pacedRate < 0) usage("--rate must be 0 (all at once) or more");
     }
 
     private static void usage(String why) {
         System.err.println(why + "\nusage: WsLoadGenerator --mode echo|sse|fanout [--host H] [--port N] [--path P]"
                 + " [--connections N] [--threads N] [--size BYTES] [--warmup S] [--duration S] [--burst K] [--bursts B]"
                 + " [--warmup-bursts W] [--publish-path P] [--src 127.0.0.X --src-count C] [--concurrency N]"
-                + " [--connect-timeout S] [--burst-timeout S]");
+                + " [--connect-timeout S] [--burst-timeout S] [--rate MESSAGES_PER_S]");
         System.exit(2);
     }
 }
