@@ -16,6 +16,7 @@ module Piston
   #   `piston` subscription adapter carries it and every subscriber gets the same bytes
   #   (ActionCable::SubscriptionAdapter::Piston).
   module Cable
+    # Piston::Server#start calls it, on the thread that starts the server, once ActionCable is loaded.
     def self.install
       return if @installed || ENV["PISTON_ACTION_CABLE"] == "hijack"
 

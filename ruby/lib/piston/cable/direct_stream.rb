@@ -43,6 +43,7 @@ module Piston
       end
 
       # Prepended to ActionCable::Channel::Base: a default stream on the piston adapter is direct.
+      # Runs where the channel's stream_from runs (the worker serving a subscribe command).
       module ForChannel
         private
 
