@@ -11,16 +11,7 @@ RSpec.describe "examples/rails on the piston gem", rack: 2, timeout: 150 do
   before(:all) do
     skip "no .deps/rails: run bin/setup" unless File.file?(rails_deps)
 
-    rubylib = [*File.readlines(rails_deps, chomp: true), *ENV["RUBYLIB"].to_s.split(File::PATH_SEPARATOR)]
-              .reject { |p| File.expand_path(p) == PistonSpec::GemInstall::CHECKOUT_LIB }
-    env = PistonSpec::GemInstall.env("RUBYLIB" => rubylib.join(File::PATH_SEPARATOR),
-                                     "GEM_PATH" => PistonSpec::GemInstall.home + File::PATH_SEPARATOR)
-    app = File.join(PistonSpec::Cli::ROOT, "examples", "rails")
-    @server = PistonSpec::Cli.start(
-      command: ["sh", "-c", 'cd "$0" && exec "$@"', app, *PistonSpec::GemInstall.jruby, "bin/rails", "server",
-                "-u", "piston", "-b", "127.0.0.1", "-p", "0"],
-      env: env, timeout: 120
-    )
+    @server = PistonSpec::RailsApp.start(File.join(PistonSpec::Cli::ROOT, "examples", "rails"), rails_deps)
     @server.owner = self.class
   end
 
@@ -55,8 +46,8 @@ RSpec.describe "examples/rails on the piston gem", rack: 2, timeout: 150 do
     ws&.close_socket
   end
 
-  it "runs an ActionCable channel on the hijacked socket" do
-    # ActionCable 6.1 takes the connection with rack.hijack and watches it with nio4r.
+  it "runs an ActionCable channel" do
+    # Over rack.upgrade (Piston::Cable); spec/gem_action_cable_spec.rb covers the rest.
     ws = RawWebSocket.connect(server.host, server.port, "/cable", timeout: 10,
                               headers: { "Origin" => "http://127.0.0.1" }, protocols: "actioncable-v1-json")
     expect(ws.headers["sec-websocket-protocol"]).to eq("actioncable-v1-json")

@@ -7,8 +7,10 @@ raise LoadError, "Piston runs on JRuby (this is #{RUBY_ENGINE} #{RUBY_VERSION})"
 require "java"
 require "jruby"
 require "stringio"
-# Rack::Lint and many apps use URI without requiring it; loading it on first use saves ~0.5 s of start.
-autoload :URI, "uri" unless defined?(URI)
+# Rack::Lint and many apps use URI without requiring it. Not an autoload: `require "uri/generic"`
+# (Active Support does) reopens `module URI` halfway through, which would trigger the autoload
+# and load uri/file.rb before URI::Generic exists.
+require "uri"
 require "piston/version"
 require "piston/empty_input"
 

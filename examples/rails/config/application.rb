@@ -2,11 +2,7 @@
 
 # A whole Rails 6.1 app in one file: `bin/rails server -u piston` (or `rails server -u piston`)
 # serves a page, JSON, a live clock over WebSocket or SSE through env["rack.upgrade"], and an
-# ActionCable channel at /cable (ActionCable takes the connection with rack.hijack).
-
-# ActionCable watches its sockets with nio4r. Piston's hijacked socket is a native UNIX socket,
-# which nio4r's pure-Ruby engine (IO.select) handles and its Java engine (JDK selectors) does not.
-ENV["NIO4R_PURE"] ||= "true" if RUBY_ENGINE == "jruby"
+# ActionCable channel at /cable (on Piston's WebSocket core, like every rack.upgrade connection).
 
 require "rails"
 require "action_controller/railtie"

@@ -3,6 +3,7 @@
 require "piston/options"
 require "piston/upgrade"
 require "piston/lint_upgrades"
+require "piston/cable"
 
 module Piston
   # A Piston server inside this JRuby process. The Java core accepts connections on its own
@@ -34,6 +35,7 @@ module Piston
       raise "already started" if @java
 
       LintUpgrades.install(@app)
+      Cable.install if defined?(::ActionCable::Server)
       rack_app = Java::IoPistonRuby::RackApplication.new(JRuby.runtime, @app, Server.rack2?, @threads > 1,
                                                           "Piston #{VERSION}")
       @upgrades = Java::IoPistonUpgrade::UpgradeAcceptor.new(build_upgrade_config)
