@@ -335,7 +335,7 @@ public final class HttpExchange {
      */
     public void hijackToSocket(int fd) {
         checkCanHijack();
-        Channel app = SocketBridge.domainChannel(fd);
+        Channel app = SocketBridge.domainChannel(ctx.channel(), fd);
         // From now on a client's end of stream is a half-close the app must see, not a close.
         ctx.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
         leaveHttp(handler -> handler.bridged(this, app));

@@ -13,9 +13,13 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.FileDescriptor;
+import io.netty.channel.uring.IoUringDomainSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.piston.log.Log;
 import java.io.IOException;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
 
 /**
  * Relays a hijacked connection to the server's end of a UNIX socket pair, so that the app holds
@@ -28,18 +32,19 @@ import java.io.IOException;
 public final class SocketBridge {
     private SocketBridge() {}
 
-    /** True when {@code channel} can be relayed to a UNIX socket (the native epoll transport). */
+    /** True when {@code channel} can be relayed to a UNIX socket (the native transports: epoll, io_uring). */
     public static boolean supports(Channel channel) {
-        return channel instanceof EpollSocketChannel;
+        return channel instanceof EpollSocketChannel || channel instanceof IoUringSocketChannel;
     }
 
     /**
-     * The server's end of the pair as a channel, not yet registered. {@code fd} must be
-     * non-blocking and owned by the caller until this returns; on failure it is closed.
+     * The server's end of the pair as a channel of {@code client}'s transport, not yet
+     * registered. {@code fd} must be non-blocking and owned by the caller until this returns; on
+     * failure it is closed.
      */
-    static Channel domainChannel(int fd) {
+    static Channel domainChannel(Channel client, int fd) {
         try {
-            return new EpollDomainSocketChannel(fd);
+            return client instanceof IoUringSocketChannel ? ioUringDomainChannel(fd) : new EpollDomainSocketChannel(fd);
         } catch (RuntimeException | Error e) {
             try {
                 new FileDescriptor(fd).close();
@@ -47,6 +52,24 @@ public final class SocketBridge {
                 // already gone
             }
             throw e;
+        }
+    }
+
+    /**
+     * io_uring's domain socket channel has no public constructor taking an fd (epoll's has): its
+     * package-private one, which does the same, is called. If a Netty upgrade removes it, this
+     * throws and the app gets a Piston::HijackedIO instead of a socket (AppSocket says so once).
+     */
+    private static Channel ioUringDomainChannel(int fd) {
+        try {
+            Constructor<IoUringDomainSocketChannel> wrap =
+                    IoUringDomainSocketChannel.class.getDeclaredConstructor(Channel.class, FileDescriptor.class);
+            wrap.setAccessible(true);
+            return wrap.newInstance(null, new FileDescriptor(fd));
+        } catch (InvocationTargetException e) {
+            throw new IllegalStateException("io_uring cannot wrap a UNIX socket", e.getCause());
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException("io_uring cannot wrap a UNIX socket", e);
         }
     }
 
