@@ -105,7 +105,7 @@ module Piston
                  config: :server, help: "Netty IO threads"),
       Option.new(name: :transport, kind: :transport, default: "auto", env: "PISTON_TRANSPORT",
                  flags: ["--transport NAME"], rackup: "Transport", config: :server,
-                 help: "Network transport: io_uring, epoll or nio; auto takes epoll, else nio (Linux only: io_uring, epoll)"),
+                 help: "IO transport: io_uring or epoll (Linux), nio; auto: epoll where there is one, else nio"),
       Option.new(name: :queue, kind: :int, default: 1024, flags: ["--queue N"], rackup: "Queue",
                  config: :server, help: "Requests waiting for a worker; more get 503"),
       Option.new(name: :max_body, kind: :size, default: 100 * 1024**2, flags: ["--max-body SIZE"], rackup: "MaxBody",
