@@ -74,8 +74,9 @@ public final class PistonServer {
         return ((InetSocketAddress) listener.localAddress()).getAddress().getHostAddress();
     }
 
+    /** The transport that runs ("io_uring", "epoll", "nio"); null before {@link #start}. */
     public String transport() {
-        return transport.label();
+        return transport == null ? null : transport.label();
     }
 
     public ServerConfig config() {

@@ -14,7 +14,7 @@ import java.time.Duration;
  * port               3000        TCP port (0 picks a free one)
  * threads            5           Ruby worker threads (run the app and every callback)
  * ioThreads          cores       Netty event-loop threads (never run Ruby)
- * transport          auto        io_uring, epoll or nio; auto: the fastest the platform has
+ * transport          auto        io_uring, epoll or nio; auto: epoll where there is one, else nio
  * queue              1024        requests waiting for a worker; past this the answer is 503
  * shutdownTimeout    10 s        graceful stop waits this long for requests in flight
  * accessLog          none        file for the access log; "-" is stdout
