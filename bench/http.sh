@@ -24,6 +24,7 @@
 #   CEILING_JAVA_OPTS JVM options for the ceiling [-XX:+UseParallelGC, the collector bin/piston uses]
 #   PISTON_CMD        command starting Piston; {PORT}, {THREADS} and {CP} (the bench
 #                     classes' classpath) are substituted ['bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru']
+#   PISTON_TRANSPORT  Piston's transport: auto, io_uring, epoll or nio (read by Piston itself) [auto]
 #   PISTON_LABEL      the measured server's name in the summary; the prose uses the part before
 #                     the first comma [Piston, `bench/hello.ru`]
 #   READY_TIMEOUT     seconds to wait for each server's port [120]

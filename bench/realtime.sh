@@ -51,6 +51,7 @@
 #   PISTON_CMD          command starting Piston; {PORT}, {THREADS}, {APP}, {JAVA_OPTS} and {CP} substituted
 #                       ['java {JAVA_OPTS} -jar target/jruby/jruby-complete.jar -I ruby/lib ruby/exe/piston
 #                         -b 127.0.0.1 -p {PORT} -t {THREADS} {APP}']
+#   PISTON_TRANSPORT    Piston's transport: auto, io_uring, epoll or nio (read by Piston itself) [auto]
 #   CEILING_THREADS     ceiling IO threads [number of cores]
 #   CEILING_JAVA_OPTS   [-XX:+UseParallelGC -Xmx1g]
 #   GEN_THREADS         generator event-loop threads [1]

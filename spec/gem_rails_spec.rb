@@ -23,7 +23,7 @@ RSpec.describe "examples/rails on the piston gem", rack: 2, timeout: 150 do
     expect(page.body).to include("on Piston")
     status = JSON.parse(RawHttp.get(server.host, server.port, "/status").body)
     expect(status).to include("rails" => start_with("6.1"), "server" => "piston")
-    expect(server.output).to include("Booting Piston", "Transport: epoll")
+    expect(server.output).to include("Booting Piston", "Transport: #{PistonSpec::TRANSPORT}")
   end
 
   it "upgrades a controller action to WebSocket and to SSE" do

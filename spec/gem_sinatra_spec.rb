@@ -25,7 +25,7 @@ RSpec.describe "examples/sinatra on the piston gem", timeout: 120 do
     expect(info["sinatra"]).to start_with(Rack.release.start_with?("2.") ? "3." : "4.")
     expect(info["server"]).to start_with("Piston")
     server.wait_for_output(/with backup from Piston/, 10) # on stderr, after "Listening on" (stdout)
-    expect(server.output).to include("with backup from Piston", "Transport: epoll")
+    expect(server.output).to include("with backup from Piston", "Transport: #{PistonSpec::TRANSPORT}")
   end
 
   it "streams Server-Sent Events through rack.upgrade" do

@@ -4,7 +4,7 @@ require "spec_helper"
 require "digest"
 require "socket"
 
-# On the epoll transport rack.hijack hands the app a real socket (one end of a UNIX socket
+# On the native transports (epoll, io_uring) rack.hijack hands the app a real socket (one end of a UNIX socket
 # pair, relayed to the connection by the server), so IO.select, nio4r and fileno work on it.
 RSpec.describe "rack.hijack onto a real socket" do
   SOCKET_EVENTS = Queue.new
@@ -66,7 +66,7 @@ RSpec.describe "rack.hijack onto a real socket" do
 
   before(:all) do
     @server = serve(SOCKET_APP, threads: 4)
-    skip "the real-socket hijack needs the epoll transport" unless @server.piston.transport == "epoll"
+    skip "the real-socket hijack needs a native transport" unless %w[epoll io_uring].include?(@server.piston.transport)
   end
   after(:all) { @server&.stop }
   before { SOCKET_EVENTS.clear }

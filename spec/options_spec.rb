@@ -11,7 +11,7 @@ RSpec.describe "the option table" do
   OPTIONS_README = File.expand_path("../README.md", __dir__)
   # A value of each kind, passed through the flags, -O names and keywords.
   OPTION_SAMPLES = { string: "x.example", int: "7", threads: "7", size: "64k", seconds: "7", bool: "false",
-                     log: "/tmp/piston.log", redis_url: "redis://127.0.0.1:6379/0" }.freeze
+                     log: "/tmp/piston.log", redis_url: "redis://127.0.0.1:6379/0", transport: "nio" }.freeze
   NO_APP = ->(_env) { [200, {}, []] }
 
   # The rows of the Markdown table whose header starts "| `piston` flag |", as Hashes
@@ -82,8 +82,8 @@ RSpec.describe "the option table" do
     if given != option.parse(sample(option))
       problems << "#{option.name}: Piston::Server.new(#{option.name}: #{sample(option)}) gives #{given.inspect}"
     end
-    if option.default.nil?
-      # No default value ("off", "one per core", or an environment variable's): the words only.
+    if option.default.nil? || option.env
+      # No default value ("off", "one per core") or an environment variable's: the words only.
       problems << "#{option.name}: default #{cell.inspect}, code: #{option.shown_default.inspect}" if cell != option.shown_default
     elsif read_value(option, cell) != defaults[option.name]
       problems << "#{option.name}: default #{cell.inspect}, Piston::Server uses #{defaults[option.name].inspect}"

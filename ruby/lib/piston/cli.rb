@@ -112,7 +112,7 @@ module Piston
       rack = defined?(::Rack::RELEASE) ? "Rack #{::Rack::RELEASE}" : "built-in config.ru loader (no rack gem)"
       @out.puts "Piston #{VERSION} (JRuby #{JRUBY_VERSION}, Ruby #{RUBY_VERSION}, Java #{java_version} #{vm})"
       @out.puts "* #{rack}, environment: #{ENV['RACK_ENV']}"
-      @out.puts "* Transport: #{server.transport}, IO threads: #{server.io_threads}, Ruby threads: #{server.threads}"
+      @out.puts "* Transport: #{server.transport}, IO threads: #{server.io_threads}, Ruby threads: #{server.threads}, open files limit: #{FdLimit.text(server.fd_limit)}"
       @out.puts "* Access log: #{options[:access_log] == '-' ? 'standard output' : options[:access_log]}" if options[:access_log]
       @out.puts "* Pub/sub: #{server.pubsub}"
       display = server.host.include?(":") ? "[#{server.host}]" : server.host

@@ -12,12 +12,14 @@ module Piston
 
     SIZE_UNITS = { "" => 1, "k" => 1024, "m" => 1024**2, "g" => 1024**3 }.freeze
     REDIS_URL = %r{\A(rediss?://[^/?#]+|redis-socket://.+)}i
+    TRANSPORTS = %w[auto io_uring epoll nio].freeze
     # What each kind of value looks like: the placeholder in help and the README, and the words
     # an error message uses for it.
     PLACEHOLDERS = { string: "TEXT", int: "N", threads: "N", size: "SIZE", seconds: "SECONDS", bool: "true|false",
-                     log: "FILE", redis_url: "URL" }.freeze
+                     log: "FILE", redis_url: "URL", transport: TRANSPORTS.join("|") }.freeze
     EXPECTED = { int: "a whole number", threads: "a number of threads, N or MIN:MAX", size: "a size such as 64k, 10m or 1g",
-                 seconds: "a number of seconds", redis_url: "a Redis URL, redis://HOST:PORT[/DB]" }.freeze
+                 seconds: "a number of seconds", redis_url: "a Redis URL, redis://HOST:PORT[/DB]",
+                 transport: "one of #{TRANSPORTS.join(', ')}" }.freeze
 
     # name: the Piston::Server keyword. kind: how a value is read (#parse). default: what the
     # server uses when the option is not given; nil leaves the feature off or the choice to the
@@ -39,6 +41,7 @@ module Piston
         when :bool then !%w[false no off 0].include?(value.to_s.downcase)
         when :log then log(value)
         when :redis_url then redis_url(value)
+        when :transport then TRANSPORTS.find { |t| t == value.to_s.downcase } || raise(ArgumentError)
         end
       rescue ArgumentError, TypeError
         raise InvalidValue, "invalid value for #{label}: #{value.inspect} (#{EXPECTED.fetch(kind)})"
@@ -100,6 +103,9 @@ module Piston
                  rackup_flag: "-E ENV", config: :server, help: "RACK_ENV"),
       Option.new(name: :io_threads, kind: :int, unset: "one per core", flags: ["--io-threads N"], rackup: "IoThreads",
                  config: :server, help: "Netty IO threads"),
+      Option.new(name: :transport, kind: :transport, default: "auto", env: "PISTON_TRANSPORT",
+                 flags: ["--transport NAME"], rackup: "Transport", config: :server,
+                 help: "IO transport: io_uring or epoll (Linux), nio; auto: epoll where there is one, else nio"),
       Option.new(name: :queue, kind: :int, default: 1024, flags: ["--queue N"], rackup: "Queue",
                  config: :server, help: "Requests waiting for a worker; more get 503"),
       Option.new(name: :max_body, kind: :size, default: 100 * 1024**2, flags: ["--max-body SIZE"], rackup: "MaxBody",

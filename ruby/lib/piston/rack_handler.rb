@@ -77,7 +77,7 @@ module Piston
       display = server.host.include?(":") ? "[#{server.host}]" : server.host
       out = $stdout
       out.puts "Piston #{VERSION} (JRuby #{JRUBY_VERSION}, Ruby #{RUBY_VERSION}, Java #{java_version})"
-      out.puts "* Transport: #{server.transport}, IO threads: #{server.io_threads}, Ruby threads: #{server.threads}"
+      out.puts "* Transport: #{server.transport}, IO threads: #{server.io_threads}, Ruby threads: #{server.threads}, open files limit: #{FdLimit.text(server.fd_limit)}"
       out.puts "* Access log: #{options[:access_log] == '-' ? 'standard output' : options[:access_log]}" if options[:access_log]
       out.puts "* Listening on http://#{display}:#{server.port}"
       out.puts "Use Ctrl-C to stop"

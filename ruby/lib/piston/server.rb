@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "piston/options"
+require "piston/fd_limit"
 require "piston/upgrade"
 require "piston/lint_upgrades"
 require "piston/cable"
@@ -19,7 +20,8 @@ module Piston
   # reach every process that shares it; redis: false keeps pub/sub in this process whatever the
   # environment says.
   class Server
-    attr_reader :app, :options, :redis
+    # fd_limit: the open files limit (soft) the process runs with, raised at start (FdLimit).
+    attr_reader :app, :options, :redis, :fd_limit
 
     def initialize(app, **options)
       @options = Options.resolve(options).freeze
@@ -36,6 +38,7 @@ module Piston
 
       LintUpgrades.install(@app)
       Cable.install if defined?(::ActionCable::Server)
+      @fd_limit = FdLimit.raise_to_hard
       rack_app = Java::IoPistonRuby::RackApplication.new(JRuby.runtime, @app, Server.rack2?, @threads > 1,
                                                           "Piston #{VERSION}")
       @upgrades = Java::IoPistonUpgrade::UpgradeAcceptor.new(build_upgrade_config)

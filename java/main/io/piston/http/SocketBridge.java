@@ -13,9 +13,13 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.FileDescriptor;
+import io.netty.channel.uring.IoUringDomainSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.piston.log.Log;
 import java.io.IOException;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
 
 /**
  * Relays a hijacked connection to the server's end of a UNIX socket pair, so that the app holds
@@ -28,21 +32,21 @@ import java.io.IOException;
 public final class SocketBridge {
     private SocketBridge() {}
 
-    /** True when {@code channel} can be relayed to a UNIX socket (the native epoll transport). */
+    /** True when {@code channel} can be relayed to a UNIX socket (the native transports: epoll, io_uring). */
     public static boolean supports(Channel channel) {
-        return channel instanceof EpollSocketChannel;
+        return channel instanceof EpollSocketChannel || channel instanceof IoUringSocketChannel;
     }
 
     /**
-     * Worker thread: the server's end of the pair as a channel on {@code client}'s IO thread,
-     * registered but not reading yet (nothing could take what it read before {@link #start}).
-     * {@code fd} must be non-blocking and owned by the caller until this returns; on failure it
-     * is closed.
+     * Worker thread: the server's end of the pair as a channel of {@code client}'s transport on
+     * its IO thread, registered but not reading yet (nothing could take what it read before
+     * {@link #start}). {@code fd} must be non-blocking and owned by the caller until this
+     * returns; on failure it is closed.
      */
     static Channel appChannel(Channel client, int fd) {
         Channel app;
         try {
-            app = new EpollDomainSocketChannel(fd);
+            app = client instanceof IoUringSocketChannel ? ioUringDomainChannel(fd) : new EpollDomainSocketChannel(fd);
         } catch (RuntimeException | Error e) {
             try {
                 new FileDescriptor(fd).close();
@@ -59,6 +63,24 @@ public final class SocketBridge {
             throw new IllegalStateException("could not register the app's socket", registered.cause());
         }
         return app;
+    }
+
+    /**
+     * io_uring's domain socket channel has no public constructor taking an fd (epoll's has): its
+     * package-private one, which does the same, is called. If a Netty upgrade removes it, this
+     * throws and the app gets a Piston::HijackedIO instead of a socket (AppSocket says so once).
+     */
+    private static Channel ioUringDomainChannel(int fd) {
+        try {
+            Constructor<IoUringDomainSocketChannel> wrap =
+                    IoUringDomainSocketChannel.class.getDeclaredConstructor(Channel.class, FileDescriptor.class);
+            wrap.setAccessible(true);
+            return wrap.newInstance(null, new FileDescriptor(fd));
+        } catch (InvocationTargetException e) {
+            throw new IllegalStateException("io_uring cannot wrap a UNIX socket", e.getCause());
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException("io_uring cannot wrap a UNIX socket", e);
+        }
     }
 
     /**

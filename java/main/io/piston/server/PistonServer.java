@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
 public final class PistonServer {
     private final ServerConfig config;
     private final Application app;
-    private final Transport transport = Transport.best();
+    private Transport transport;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final List<Runnable> beforeStop = new CopyOnWriteArrayList<>();
     private EventLoopGroup bossGroup;
@@ -44,6 +44,7 @@ public final class PistonServer {
     public synchronized PistonServer start() throws IOException, InterruptedException {
         if (listener != null) throw new IllegalStateException("already started");
         AccessLog accessLog = config.accessLog == null ? null : AccessLog.open(config.accessLog);
+        transport = Transport.choose(config.transport);
         workers = new WorkerPool(config.threads, config.queue);
         bossGroup = transport.newGroup(1, "piston-accept");
         ioGroup = transport.newGroup(config.ioThreads, "piston-io");
@@ -53,6 +54,7 @@ public final class PistonServer {
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.SO_REUSEADDR, true)
+                .handler(new AcceptGuard())
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new HttpServerInitializer(context));
         try {
@@ -72,8 +74,9 @@ public final class PistonServer {
         return ((InetSocketAddress) listener.localAddress()).getAddress().getHostAddress();
     }
 
+    /** The transport that runs ("io_uring", "epoll", "nio"); null before {@link #start}. */
     public String transport() {
-        return transport.label();
+        return transport == null ? null : transport.label();
     }
 
     public ServerConfig config() {

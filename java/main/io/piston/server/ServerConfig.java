@@ -14,6 +14,7 @@ import java.time.Duration;
  * port               3000        TCP port (0 picks a free one)
  * threads            5           Ruby worker threads (run the app and every callback)
  * ioThreads          cores       Netty event-loop threads (never run Ruby)
+ * transport          auto        io_uring, epoll or nio; auto: epoll where there is one, else nio
  * queue              1024        requests waiting for a worker; past this the answer is 503
  * shutdownTimeout    10 s        graceful stop waits this long for requests in flight
  * accessLog          none        file for the access log; "-" is stdout
@@ -25,6 +26,8 @@ public final class ServerConfig {
     public final int port;
     public final int threads;
     public final int ioThreads;
+    /** As asked ("auto", "io_uring", "epoll", "nio"); {@link Transport#choose} picks the one that runs. */
+    public final String transport;
     public final int queue;
     public final Duration shutdownTimeout;
     public final String accessLog;
@@ -36,6 +39,7 @@ public final class ServerConfig {
         port = b.port;
         threads = b.threads;
         ioThreads = b.ioThreads;
+        transport = b.transport;
         queue = b.queue;
         shutdownTimeout = b.shutdownTimeout;
         accessLog = b.accessLog;
@@ -53,6 +57,7 @@ public final class ServerConfig {
         private int port = 3000;
         private int threads = 5;
         private int ioThreads = Runtime.getRuntime().availableProcessors();
+        private String transport = "auto";
         private int queue = 1024;
         private Duration shutdownTimeout = Duration.ofSeconds(10);
         private String accessLog = null;
@@ -63,6 +68,7 @@ public final class ServerConfig {
         public Builder port(int v) { port = v; return this; }
         public Builder threads(int v) { threads = v; return this; }
         public Builder ioThreads(int v) { ioThreads = v; return this; }
+        public Builder transport(String v) { transport = v; return this; }
         public Builder queue(int v) { queue = v; return this; }
         public Builder shutdownTimeout(Duration v) { shutdownTimeout = v; return this; }
         public Builder accessLog(String v) { accessLog = v; return this; }
@@ -83,6 +89,7 @@ public final class ServerConfig {
             require(threads >= 1, "threads must be at least 1, got " + threads);
             require(ioThreads >= 1, "ioThreads must be at least 1, got " + ioThreads);
             require(queue >= 1, "queue must be at least 1, got " + queue);
+            Transport.named(transport);
             require(shutdownTimeout != null && !shutdownTimeout.isNegative() && !shutdownTimeout.isZero(),
                     "timeouts must be positive");
             return new ServerConfig(this);
