@@ -183,6 +183,10 @@ module UpgradeWsSpec
   class EnvLater
     KEYS = Queue.new
 
+    def initialize(request_env)
+      @request_env = request_env
+    end
+
     def on_open(client) = client.write("ready")
 
     def on_message(client, data)
@@ -199,6 +203,7 @@ module UpgradeWsSpec
           e.message
         end)
       when "hints" then client.write(env["rack.early_hints"].call({ "link" => "</a.css>" }).inspect)
+      when "same" then client.write("same=#{env.equal?(@request_env)}")
       end
     end
   end
@@ -219,9 +224,10 @@ module UpgradeWsSpec
     when "/foreign" then env["rack.upgrade"] = ForeignWriter.new; [0, {}, []]
     when "/flood" then env["rack.upgrade"] = Flood.new; [0, {}, []]
     when "/counter" then env["rack.upgrade"] = Counter.new; [0, {}, []]
-    when "/env_later"
+    when "/env_later", "/env_default"
       env["app.user"] = +"ada" # as a middleware would
-      env["rack.upgrade"] = EnvLater.new
+      env.default = "none" if path == "/env_default"
+      env["rack.upgrade"] = EnvLater.new(env)
       EnvLater::KEYS << env.keys
       [0, {}, []]
     when "/headers"
@@ -522,6 +528,17 @@ RSpec.describe "rack.upgrade WebSockets" do
       expect(c.read_data).to eq("rack.hijack called after the response: the request is over")
       c.send_text("hints")
       expect(c.read_data).to eq("nil")
+      c.close_socket
+    end
+
+    it "keeps an env that is more than its entries (here a default) as the Hash the app got" do
+      c = ws("/env_default")
+      expect(c.read_data).to eq("ready")
+      sleep 0.2
+      c.send_text("same")
+      expect(c.read_data).to eq("same=true")
+      c.send_text("env")
+      expect(c.read_data).to eq(["/env_default", "", "websocket", "ada", :websocket, true, true].inspect)
       c.close_socket
     end
 

@@ -40,8 +40,8 @@ final class RackUpgrade {
 
     /**
      * Worker thread: takes the connection when the app asked for an upgrade that can happen
-     * ({@code given} is env['rack.upgrade'], which the caller found set). Returns true when it
-     * took it, with the connection's client object: the caller must then close the body and send
+     * ({@code given} is env['rack.upgrade'], which the caller found set). Returns the
+     * connection's client object when it took it: the caller must then close the body and send
      * nothing. Null: answer the response as usual (status 300 or more, or a request that cannot
      * be upgraded).
      */
