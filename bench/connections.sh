@@ -11,9 +11,10 @@
 # resident memory (VmRSS of the JVM, /proc/PID/status), its live heap (the total of jcmd
 # GC.class_histogram, which counts live objects only) and its open fds; per connection, the
 # difference divided by N. The RSS with N open is also taken just before that GC: what the server
-# holds when nothing forces a collection. Also how many connections were held, how many failed, how fast they
-# opened, whether the fds went back to the resting count after they closed, and the classes whose
-# live bytes grew most per connection (the histogram at N minus the one at rest, divided by N).
+# holds when nothing forces a collection. Also how many connections were held, how many failed,
+# how fast they opened, whether the fds went back to the resting count after they closed, and
+# the classes whose live bytes grew most per connection (the histogram at N minus the one at
+# rest, divided by N).
 # Prints a markdown summary and appends it to bench/results/DAY-connections.md.
 #
 # Environment (defaults in brackets):
