@@ -3,7 +3,8 @@
 # process tree can be stopped, on exit or Ctrl-C too, the Java bench classes, and the summary each
 # run leaves in bench/results/.
 # The sourcing script fills PGID (server name -> session id) and LOG (server name -> log file),
-# sets READY_TIMEOUT, and sets LOAD_PID while its load generator runs.
+# sets READY_TIMEOUT, and sets LOAD_PID (one pid, or several separated by spaces) while its load
+# generator runs.
 export LC_ALL=C
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
@@ -64,7 +65,8 @@ stop_server() {
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    [[ -z ${LOAD_PID:-} ]] || kill "$LOAD_PID" 2>/dev/null || true
+    # shellcheck disable=SC2086 # one pid or several
+    [[ -z ${LOAD_PID:-} ]] || kill $LOAD_PID 2>/dev/null || true
     for name in "${!PGID[@]}"; do stop_server "$name"; done
     exit "$rc"
 }

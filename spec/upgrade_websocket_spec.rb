@@ -179,6 +179,35 @@ module UpgradeWsSpec
     def on_close(_client) = Counter.open.decrement_and_get
   end
 
+  # Never touches the env in on_open: the server keeps it packed until client.env asks.
+  class EnvLater
+    KEYS = Queue.new
+
+    def initialize(request_env)
+      @request_env = request_env
+    end
+
+    def on_open(client) = client.write("ready")
+
+    def on_message(client, data)
+      env = client.env
+      case data
+      when "env"
+        client.write([env["PATH_INFO"], env["QUERY_STRING"], env["HTTP_UPGRADE"], env["app.user"],
+                      env["rack.upgrade?"], env.keys == KEYS.pop, client.env.equal?(env)].inspect)
+      when "hijack"
+        client.write(begin
+          env["rack.hijack"].call
+          "hijacked"
+        rescue IOError => e
+          e.message
+        end)
+      when "hints" then client.write(env["rack.early_hints"].call({ "link" => "</a.css>" }).inspect)
+      when "same" then client.write("same=#{env.equal?(@request_env)}")
+      end
+    end
+  end
+
   APP = lambda do |env|
     path = env["PATH_INFO"]
     EVENTS << [UpgradeWsSpec.id(env), :upgrade?, env["rack.upgrade?"]] if path == "/detect"
@@ -195,6 +224,12 @@ module UpgradeWsSpec
     when "/foreign" then env["rack.upgrade"] = ForeignWriter.new; [0, {}, []]
     when "/flood" then env["rack.upgrade"] = Flood.new; [0, {}, []]
     when "/counter" then env["rack.upgrade"] = Counter.new; [0, {}, []]
+    when "/env_later", "/env_default"
+      env["app.user"] = +"ada" # as a middleware would
+      env.default = "none" if path == "/env_default"
+      env["rack.upgrade"] = EnvLater.new(env)
+      EnvLater::KEYS << env.keys
+      [0, {}, []]
     when "/headers"
       env["rack.upgrade"] = ClientStyle.new
       [101, { "set-cookie" => "session=abc", "sec-websocket-protocol" => "chat.v2" }, []]
@@ -480,6 +515,30 @@ RSpec.describe "rack.upgrade WebSockets" do
         c.send_text(ask)
         expect(c.read_data).to eq(answer)
       end
+      c.close_socket
+    end
+
+    it "keeps the whole env, the app's own entries too, for a client.env asked only after the request" do
+      c = ws("/env_later?x=1")
+      expect(c.read_data).to eq("ready")
+      sleep 0.2 # the request's worker is done with it
+      c.send_text("env")
+      expect(c.read_data).to eq(["/env_later", "x=1", "websocket", "ada", :websocket, true, true].inspect)
+      c.send_text("hijack")
+      expect(c.read_data).to eq("rack.hijack called after the response: the request is over")
+      c.send_text("hints")
+      expect(c.read_data).to eq("nil")
+      c.close_socket
+    end
+
+    it "keeps an env that is more than its entries (here a default) as the Hash the app got" do
+      c = ws("/env_default")
+      expect(c.read_data).to eq("ready")
+      sleep 0.2
+      c.send_text("same")
+      expect(c.read_data).to eq("same=true")
+      c.send_text("env")
+      expect(c.read_data).to eq(["/env_default", "", "websocket", "ada", :websocket, true, true].inspect)
       c.close_socket
     end
 

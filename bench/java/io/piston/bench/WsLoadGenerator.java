@@ -59,6 +59,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *                delivery latency (receipt - publish time of each message).
  *                With --rate R the server publishes the K messages of each burst paced at R per
  *                second (a chat room, a ticker) instead of all at once; a burst then lasts K/R s.
+ * --mode hold    N connections to --path (--protocol websocket or sse), each ready at its first
+ *                message (the app writes one once subscribed); reports how many are held and how
+ *                fast they opened, then holds them, idle, until --release-file exists (or for
+ *                --duration seconds at most) and closes them (bench/connections.sh).
  * </pre>
  * Prints one {@code RESULT key=value ...} line on stdout; progress on stderr.
  */
@@ -67,6 +71,8 @@ public final class WsLoadGenerator {
 
     // options
     private static String mode = "echo";
+    private static boolean sse; // the connections are EventSource requests, not WebSockets
+    private static String releaseFile = null;
     private static String host = "127.0.0.1";
     private static int port = 9292;
     private static String path = null;
@@ -114,9 +120,10 @@ public final class WsLoadGenerator {
         if (path == null) path = switch (mode) {
             case "sse" -> "/sse";
             case "fanout" -> "/sub";
+            case "hold" -> sse ? "/sse" : "/ws";
             default -> "/echo";
         };
-        boolean ws = !mode.equals("sse");
+        boolean ws = !sse;
         String req = "GET " + path + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\n"
                 + (ws ? "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                         + "Sec-WebSocket-Version: 13\r\n" : "Accept: text/event-stream\r\n")
@@ -145,7 +152,11 @@ public final class WsLoadGenerator {
                             ch.pipeline().addLast(c);
                         }
                     });
-            if (!connectAll(b)) {
+            long started = System.nanoTime();
+            boolean connected = connectAll(b);
+            if (mode.equals("hold")) {
+                rc = runHold(connected, (System.nanoTime() - started) / 1e9);
+            } else if (!connected) {
                 rc = 1;
             } else {
                 switch (mode) {
@@ -323,6 +334,27 @@ public final class WsLoadGenerator {
         return missing == 0 && errors == 0 && rates.size() == bursts ? 0 : 1;
     }
 
+    /**
+     * Hold: reports the connections held (ready and not closed since), then keeps them idle until
+     * the release file appears or --duration seconds pass, then closes them (closeAll, in main).
+     */
+    private static int runHold(boolean connected, double seconds) throws Exception {
+        int held = 0;
+        synchronized (CLIENTS) {
+            for (Client c : CLIENTS) if (c.counted && c.upgraded && !c.closedEarly) held++;
+        }
+        System.out.printf(Locale.ROOT, "RESULT mode=hold connections=%d held=%d failures=%d connect_s=%.3f rate=%.0f%n",
+                connections, held, connections - held, seconds, held / seconds);
+        System.out.flush();
+        if (!connected) return 1;
+        long deadline = System.nanoTime() + (long) (duration * 1e9);
+        java.io.File release = releaseFile == null ? null : new java.io.File(releaseFile);
+        while (System.nanoTime() < deadline && (release == null || !release.exists())) Thread.sleep(100);
+        int closed = closedEarly();
+        if (closed > 0) log("%d connections closed by the server while held", closed);
+        return closed == 0 ? 0 : 1;
+    }
+
     /** Seconds a paced burst takes to publish; 0 for a burst published at once. */
     private static double pacedSeconds() {
         return pacedRate > 0 ? burst / pacedRate : 0;
@@ -381,7 +413,7 @@ public final class WsLoadGenerator {
         synchronized (CLIENTS) {
             all = new ArrayList<>(CLIENTS);
         }
-        boolean ws = !mode.equals("sse");
+        boolean ws = !sse;
         for (Client c : all) {
             Channel ch = c.ctx == null ? null : c.ctx.channel();
             if (ch == null || !ch.isActive()) continue;
@@ -410,7 +442,7 @@ public final class WsLoadGenerator {
         ByteBuf cumulation;
         boolean upgraded;
         boolean subscribed;
-        boolean counted;
+        volatile boolean counted;
         volatile boolean closedEarly;
         long sentAt;
         int newlines; // SSE: consecutive '\n' seen (across reads)
@@ -469,7 +501,7 @@ public final class WsLoadGenerator {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             ByteBuf in = (ByteBuf) msg;
-            if (upgraded && mode.equals("sse")) {
+            if (upgraded && sse) {
                 if (stats.measuring) stats.bytes += in.readableBytes();
                 in.forEachByte(eventCounter);
                 in.release();
@@ -478,7 +510,7 @@ public final class WsLoadGenerator {
             cumulation = cumulation == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), cumulation, in);
             try {
                 if (!upgraded && !handshake()) return;
-                if (mode.equals("sse")) {
+                if (sse) {
                     if (stats.measuring) stats.bytes += cumulation.readableBytes();
                     cumulation.forEachByte(eventCounter);
                     cumulation.skipBytes(cumulation.readableBytes());
@@ -514,13 +546,13 @@ public final class WsLoadGenerator {
             }
             String head = buf.toString(buf.readerIndex(), end - buf.readerIndex(), StandardCharsets.US_ASCII);
             buf.readerIndex(end);
-            String want = mode.equals("sse") ? "HTTP/1.1 200" : "HTTP/1.1 101";
+            String want = sse ? "HTTP/1.1 200" : "HTTP/1.1 101";
             if (!head.startsWith(want)) {
                 fail("unexpected response: " + head.lines().findFirst().orElse(""));
                 return false;
             }
             upgraded = true;
-            if (!mode.equals("fanout")) markReady();
+            if (mode.equals("echo") || mode.equals("sse")) markReady();
             return true;
         }
 
@@ -589,7 +621,7 @@ public final class WsLoadGenerator {
                 if (!stopping) sendEcho();
                 return;
             }
-            // fanout
+            // fanout, hold
             if (!subscribed) {
                 subscribed = true;
                 markReady();
@@ -613,6 +645,7 @@ public final class WsLoadGenerator {
 
         private void countEvent() {
             newlines = 0;
+            markReady(); // hold: the first event says the app subscribed
             if (stats.measuring) stats.count++;
         }
     }
@@ -668,19 +701,23 @@ public final class WsLoadGenerator {
                 case "--connect-timeout" -> connectTimeout = Double.parseDouble(v);
                 case "--burst-timeout" -> burstTimeout = Double.parseDouble(v);
                 case "--rate" -> pacedRate = Double.parseDouble(v);
+                case "--protocol" -> sse = v.equals("sse");
+                case "--release-file" -> releaseFile = v;
                 default -> usage("unknown option " + a);
             }
         }
         if (size < Payload.MIN_SIZE) usage("--size must be at least " + Payload.MIN_SIZE);
-        if (!mode.equals("echo") && !mode.equals("sse") && !mode.equals("fanout")) usage("unknown mode " + mode);
+        if (!List.of("echo", "sse", "fanout", "hold").contains(mode)) usage("unknown mode " + mode);
+        if (mode.equals("sse")) sse = true;
         if (pacedRate < 0) usage("--rate must be 0 (all at once) or more");
     }
 
     private static void usage(String why) {
-        System.err.println(why + "\nusage: WsLoadGenerator --mode echo|sse|fanout [--host H] [--port N] [--path P]"
+        System.err.println(why + "\nusage: WsLoadGenerator --mode echo|sse|fanout|hold [--host H] [--port N] [--path P]"
                 + " [--connections N] [--threads N] [--size BYTES] [--warmup S] [--duration S] [--burst K] [--bursts B]"
                 + " [--warmup-bursts W] [--publish-path P] [--src 127.0.0.X --src-count C] [--concurrency N]"
-                + " [--connect-timeout S] [--burst-timeout S] [--rate MESSAGES_PER_S]");
+                + " [--connect-timeout S] [--burst-timeout S] [--rate MESSAGES_PER_S] [--protocol websocket|sse]"
+                + " [--release-file F]");
         System.exit(2);
     }
 }

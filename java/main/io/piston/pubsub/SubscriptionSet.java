@@ -7,22 +7,41 @@ import java.util.List;
 /**
  * The subscriptions of one owner (an upgraded connection, or the process's global ones): at most
  * one per channel and one per pattern, so subscribing again replaces the old subscription. Adding
- * and removing register with the {@link PubSubBroker}. Any thread; the map is made on first use.
+ * and removing register with the {@link PubSubBroker}. Any thread. Most owners have a single
+ * subscription, kept in a field: a map is made only for the second (an idle connection is small).
  */
 public final class SubscriptionSet {
+    private Subscription only;
     private HashMap<String, Subscription> byKey;
 
     /** Adds {@code s}, replacing the owner's subscription to the same channel (or pattern). */
     public synchronized void add(Subscription s) {
-        if (byKey == null) byKey = new HashMap<>(4);
-        Subscription old = byKey.put(s.key(), s);
+        Subscription old;
+        if (byKey != null) {
+            old = byKey.put(s.key(), s);
+        } else if (only == null || only.key().equals(s.key())) {
+            old = only;
+            only = s;
+        } else {
+            byKey = new HashMap<>(4);
+            byKey.put(only.key(), only);
+            only = null;
+            old = byKey.put(s.key(), s);
+        }
         if (old != null) PubSubBroker.get().remove(old);
         PubSubBroker.get().add(s);
     }
 
     /** Ends the owner's subscription to {@code channel} (a pattern when {@code pattern}); false when there was none. */
     public synchronized boolean remove(String channel, boolean pattern) {
-        Subscription old = byKey == null ? null : byKey.remove(Subscription.key(channel, pattern));
+        String key = Subscription.key(channel, pattern);
+        Subscription old = null;
+        if (only != null && only.key().equals(key)) {
+            old = only;
+            only = null;
+        } else if (byKey != null) {
+            old = byKey.remove(key);
+        }
         if (old == null) return false;
         PubSubBroker.get().remove(old);
         return true;
@@ -30,8 +49,10 @@ public final class SubscriptionSet {
 
     /** Ends them all (the owner closed). */
     public synchronized void clear() {
-        if (byKey == null) return;
-        List<Subscription> all = new ArrayList<>(byKey.values());
+        List<Subscription> all = new ArrayList<>();
+        if (only != null) all.add(only);
+        if (byKey != null) all.addAll(byKey.values());
+        only = null;
         byKey = null;
         for (Subscription s : all) PubSubBroker.get().remove(s);
     }

@@ -95,8 +95,9 @@ public final class RackEnvBuilder {
         }
         setServerNameAndPort(env, host, exchange);
         env.fastASet(keys.rackInput, input(ctx, exchange));
-        env.fastASet(keys.rackResponseFinished, RubyArray.newArray(runtime));
-        env.fastASet(keys.rackAfterReply, RubyArray.newArray(runtime));
+        // empty until a callback is added: most requests add none
+        env.fastASet(keys.rackResponseFinished, RubyArray.newEmptyArray(runtime));
+        env.fastASet(keys.rackAfterReply, RubyArray.newEmptyArray(runtime));
         // rack.upgrade?: :websocket for a WebSocket handshake, :sse when Accept lists text/event-stream
         Protocol upgrade = UpgradeDetector.detect(request);
         if (upgrade == Protocol.WEBSOCKET) env.fastASet(keys.rackUpgradeP, websocketSymbol);

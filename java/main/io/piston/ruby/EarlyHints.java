@@ -29,8 +29,15 @@ public final class EarlyHints extends RubyObject {
         return hints;
     }
 
+    /** The request is over: lets go of its exchange (see {@link HijackCall#requestOver}); later calls do nothing, as before. */
+    void requestOver() {
+        exchange = null;
+    }
+
     @JRubyMethod(name = "call")
     public IRubyObject call(ThreadContext ctx, IRubyObject headers) {
+        HttpExchange exchange = this.exchange;
+        if (exchange == null) return ctx.nil;
         exchange.earlyHints(RackHeaders.convert(ctx, headers, true).headers);
         return ctx.nil;
     }

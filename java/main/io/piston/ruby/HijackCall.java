@@ -39,10 +39,21 @@ public final class HijackCall extends RubyObject {
     @JRubyMethod(name = "call", rest = true)
     public IRubyObject call(ThreadContext ctx, IRubyObject[] args) {
         if (io == null) {
+            if (exchange == null) throw ctx.runtime.newIOError("rack.hijack called after the response: the request is over");
             io = AppSocket.hijack(ctx, exchange);
             env.op_aset(ctx, ioKey, io);
         }
         return io;
+    }
+
+    /**
+     * The request is over: lets go of its exchange (and with it the request and the HTTP
+     * handlers), which an env that outlives the request, as an upgraded connection's does for
+     * client.env, would otherwise keep.
+     */
+    void requestOver() {
+        exchange = null;
+        env = null;
     }
 
     /** True once the app took the connection. */

@@ -70,6 +70,9 @@ public final class RackApplication implements Application {
     public void serve(HttpExchange exchange) {
         ThreadContext ctx = contexts.get();
         RubyHash env = null;
+        HijackCall hijack = null;
+        EarlyHints hints = null;
+        RubyClient upgraded = null;
         IRubyObject response = null;
         IRubyObject error = ctx.nil;
         try {
@@ -77,9 +80,10 @@ public final class RackApplication implements Application {
             RackUpgrade upgrade = upgrades;
             if (upgrade != null && upgrade.acceptor.refuseInvalidHandshake(exchange)) return;
             env = envBuilder.build(ctx, exchange);
-            HijackCall hijack = HijackCall.create(runtime, hijackClass, exchange, env, keys.rackHijackIo);
+            hijack = HijackCall.create(runtime, hijackClass, exchange, env, keys.rackHijackIo);
             env.fastASet(keys.rackHijack, hijack);
-            env.fastASet(keys.rackEarlyHints, EarlyHints.create(runtime, earlyHintsClass, exchange));
+            hints = EarlyHints.create(runtime, earlyHintsClass, exchange);
+            env.fastASet(keys.rackEarlyHints, hints);
             response = callSite.call(ctx, app, app, env);
             if (hijack.used()) {
                 responder.closeBody(ctx, response);
@@ -87,10 +91,12 @@ public final class RackApplication implements Application {
             }
             // Most responses are not upgrades: one lookup with the env key's cached hash tells.
             IRubyObject handler = env.fastARef(keys.rackUpgrade);
-            if (handler != null && !handler.isNil() && upgrade != null
-                    && upgrade.tryUpgrade(ctx, exchange, env, handler, response)) {
-                responder.closeBody(ctx, response);
-                return;
+            if (handler != null && !handler.isNil() && upgrade != null) {
+                upgraded = upgrade.tryUpgrade(ctx, exchange, env, handler, response);
+                if (upgraded != null) {
+                    responder.closeBody(ctx, response);
+                    return;
+                }
             }
             responder.respond(ctx, exchange, response);
         } catch (ClientGoneException e) {
@@ -109,6 +115,11 @@ public final class RackApplication implements Application {
             exchange.fail();
         } finally {
             if (env != null) afterResponse(ctx, env, exchange, response, error);
+            // The env can outlive the request (an upgraded connection keeps it for client.env): it
+            // lets go of the exchange, and the connection keeps it packed.
+            if (hijack != null) hijack.requestOver();
+            if (hints != null) hints.requestOver();
+            if (upgraded != null) upgraded.requestOver();
         }
     }
 

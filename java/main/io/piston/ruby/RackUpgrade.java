@@ -40,26 +40,29 @@ final class RackUpgrade {
 
     /**
      * Worker thread: takes the connection when the app asked for an upgrade that can happen
-     * ({@code given} is env['rack.upgrade'], which the caller found set). Returns true when it
-     * took it: the caller must then close the body and send nothing. False: answer the response
-     * as usual (status 300 or more, or a request that cannot be upgraded).
+     * ({@code given} is env['rack.upgrade'], which the caller found set). Returns the
+     * connection's client object when it took it: the caller must then close the body and send
+     * nothing. Null: answer the response as usual (status 300 or more, or a request that cannot
+     * be upgraded).
      */
-    boolean tryUpgrade(ThreadContext ctx, HttpExchange exchange, RubyHash env, IRubyObject given, IRubyObject response) {
-        if (!(response instanceof RubyArray triple) || triple.size() != 3) return false;
+    RubyClient tryUpgrade(ThreadContext ctx, HttpExchange exchange, RubyHash env, IRubyObject given, IRubyObject response) {
+        if (!(response instanceof RubyArray triple) || triple.size() != 3) return null;
         IRubyObject status = triple.eltInternal(0);
         if (!(status instanceof RubyInteger)) {
-            if (!status.respondsTo("to_int")) return false;
+            if (!status.respondsTo("to_int")) return null;
             status = status.convertToInteger();
         }
-        if (((RubyInteger) status).getLongValue() >= 300) return false;
+        if (((RubyInteger) status).getLongValue() >= 300) return null;
         Protocol protocol = protocol(env.fastARef(upgradeQueryKey));
-        if (protocol == Protocol.WEBSOCKET && !UpgradeDetector.isWebSocket(exchange.request())) return false;
-        if (protocol == null) return false;
+        if (protocol == Protocol.WEBSOCKET && !UpgradeDetector.isWebSocket(exchange.request())) return null;
+        if (protocol == null) return null;
 
         HttpHeaders headers = RackHeaders.convert(ctx, triple.eltInternal(1), true).headers;
         RubyHandler handler = RubyHandler.of(ctx, given);
-        acceptor.accept(exchange, protocol, handler, headers, connection -> RubyClient.create(runtime, connection, env));
-        return true;
+        RubyClient[] client = new RubyClient[1];
+        acceptor.accept(exchange, protocol, handler, headers,
+                connection -> client[0] = RubyClient.create(runtime, connection, env));
+        return client[0];
     }
 
     private Protocol protocol(IRubyObject value) {

@@ -3,6 +3,7 @@ package io.piston.ruby;
 import io.piston.log.Log;
 import io.piston.pubsub.MessageListener;
 import io.piston.pubsub.PubSubBroker;
+import io.piston.rack.PackedEnv;
 import io.piston.rack.RubyErrors;
 import io.piston.upgrade.SseConnection;
 import io.piston.upgrade.UpgradedConnection;
@@ -34,7 +35,9 @@ import org.jruby.util.ByteList;
 @JRubyClass(name = "Piston::Connection")
 public final class RubyClient extends RubyObject {
     private UpgradedConnection connection;
-    private RubyHash env;
+    /** The request's env Hash; packed once the request is over, until client.env asks for it. */
+    private Object env;
+    private boolean envGiven; // client.env handed the Hash out: it stays a Hash
 
     public RubyClient(Ruby runtime, RubyClass type) {
         super(runtime, type);
@@ -50,6 +53,16 @@ public final class RubyClient extends RubyObject {
 
     UpgradedConnection connection() {
         return connection;
+    }
+
+    /**
+     * The worker that served the upgrade request, at its very end (after rack.response_finished):
+     * the env is kept packed from here on, unless the app already got it through client.env.
+     */
+    synchronized void requestOver() {
+        if (envGiven || !(env instanceof RubyHash hash)) return;
+        PackedEnv packed = PackedEnv.pack(hash);
+        if (packed != null) env = packed;
     }
 
     /**
@@ -113,9 +126,12 @@ public final class RubyClient extends RubyObject {
         return ctx.runtime.newFixnum(connection.pending());
     }
 
+    /** The request's env: the same Hash on every call (unpacked on the first one after the request). */
     @JRubyMethod(name = "env")
-    public IRubyObject env(ThreadContext ctx) {
-        return env;
+    public synchronized IRubyObject env(ThreadContext ctx) {
+        envGiven = true;
+        if (env instanceof PackedEnv packed) env = packed.unpack(ctx.runtime);
+        return (IRubyObject) env;
     }
 
     @JRubyMethod(name = "protocol")
