@@ -14,7 +14,7 @@ module Piston
   #   a heartbeat whose ping is encoded once and written to every connection from Java;
   # - ActionCable::Channel::Base streams a broadcasting straight from Piston's pub/sub when the
   #   `piston` subscription adapter carries it and every subscriber gets the same bytes
-  #   (ActionCable::SubscriptionAdapter::Piston).
+  #   (ActionCable::SubscriptionAdapter::Piston), and sends a subscription's confirmation once.
   module Cable
     # Piston::Server#start calls it, on the thread that starts the server, once ActionCable is loaded.
     def self.install
@@ -24,9 +24,11 @@ module Piston
       require "piston/cable/event_loop"
       require "piston/cable/heartbeat"
       require "piston/cable/direct_stream"
+      require "piston/cable/confirmation"
       ::ActionCable::Connection::WebSocket.prepend(ClientSocket::Selection)
       ::ActionCable::Server::Base.prepend(EventLoop::ForServer)
       ::ActionCable::Channel::Base.prepend(DirectStream::ForChannel)
+      ::ActionCable::Channel::Base.prepend(Confirmation::Once)
       @installed = true
     end
   end
