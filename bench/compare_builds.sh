@@ -44,7 +44,6 @@ build_bench_classes
 RESULTS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/piston-compare.XXXXXX")
 declare -A DIR=([base]=$BASE [new]=$NEW) PORT=([base]=9501 [new]=9502)
 
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 server_pid() { pgrep -s "${PGID[$1]}" java | head -n1; }
 generator() {
     java -XX:+UseSerialGC -Xmx256m -cp "$CP" io.piston.bench.WsLoadGenerator --port "${PORT[$1]}" --threads 1 \
@@ -66,9 +65,9 @@ for pair in $(seq "$PAIRS"); do
         order="base new"; (( round % 2 )) || order="new base"
         for name in $order; do
             out=$RESULTS_DIR/$name-$pair-$round.txt pid=$(server_pid "$name")
-            before=$(cpu_ticks "$pid")
+            before=$(process_cpu_ticks "$pid")
             generator "$name" "$DURATION" "$out"
-            after=$(cpu_ticks "$pid")
+            after=$(process_cpu_ticks "$pid")
             rate=$(sed -n 's/.* rate=\([^ ]*\).*/\1/p' <<<" $(grep '^RESULT' "$out")")
             cpu=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v r="$rate" -v d="$DURATION" \
                 'BEGIN { printf "%.2f", (r > 0 ? t / hz * 1e6 / (r * d) : 0) }')
@@ -80,7 +79,6 @@ for pair in $(seq "$PAIRS"); do
     stop_server new
 done
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { awk -v n="$1" -v c="$2" -v p="${3:-}" '$2 == n && (p == "" || $1 == p) { print $c }' "$RUNS"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 save_summary compare-builds <<EOF

@@ -117,12 +117,9 @@ run_wrk() {
     LOAD_PID=
 }
 
-# CPU time (user + system, in clock ticks) the server's process has used so far: fields 14 and
-# 15 of its stat, counted after the command name, which may contain spaces. The command must
-# exec the server (as both defaults do), or this reads the shell's.
-cpu_ticks() {
-    sed 's/.*) //' "/proc/${PGID[$1]}/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0
-}
+# CPU time (clock ticks) the server's process has used so far. The command must exec the server
+# (as both defaults do), or this reads the shell's.
+cpu_ticks() { process_cpu_ticks "${PGID[$1]}"; }
 
 # The machine's CPU time so far, as "steal total" (clock ticks, all CPUs, from /proc/stat): on a
 # virtual machine, steal is the time the host ran something else while this guest wanted a CPU.
@@ -158,14 +155,13 @@ measure() {
     printf '%-5s %-8s %12.0f %10.3f %10.3f %7s %8s %8s\n' "$round" "$name" "$rps" "$p50" "$p99" "$err" "$cpu" "$steal"
 }
 
-# median NAME FIELD: median of one column over a server's runs.
-median() {
+# run_median NAME FIELD: median of one column over a server's runs.
+run_median() {
     local -n col=RUN_$2
     local i
     for i in "${!RUN_NAME[@]}"; do
         if [[ ${RUN_NAME[$i]} == "$1" ]]; then echo "${col[$i]}"; fi
-    done |
-        sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    done | median
 }
 
 # Median over the rounds of piston's req/s divided by the ceiling's in the same round: the two
@@ -176,8 +172,7 @@ paired_ratio() {
         if [[ ${RUN_NAME[$i]} == piston && ${RUN_NAME[$((i - 1))]} == ceiling ]]; then
             awk -v p="${RUN_RPS[$i]}" -v c="${RUN_RPS[$((i - 1))]}" 'BEGIN { if (c > 0) print 100 * p / c }'
         fi
-    done |
-        sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    done | median | xargs printf '%.1f'
 }
 
 # values_of NAME FIELD FORMAT: one column over a server's runs, each printed with FORMAT, comma-separated.
@@ -223,11 +218,11 @@ for round in $(seq "$ROUNDS"); do
     measure piston "$round"
 done
 
-C_RPS=$(median ceiling RPS); P_RPS=$(median piston RPS)
-C_P50=$(median ceiling P50); P_P50=$(median piston P50)
-C_P99=$(median ceiling P99); P_P99=$(median piston P99)
-C_CPU=$(median ceiling CPU); P_CPU=$(median piston CPU)
-C_STEAL=$(printf '%.1f' "$(median ceiling STEAL)"); P_STEAL=$(printf '%.1f' "$(median piston STEAL)")
+C_RPS=$(run_median ceiling RPS); P_RPS=$(run_median piston RPS)
+C_P50=$(run_median ceiling P50); P_P50=$(run_median piston P50)
+C_P99=$(run_median ceiling P99); P_P99=$(run_median piston P99)
+C_CPU=$(run_median ceiling CPU); P_CPU=$(run_median piston CPU)
+C_STEAL=$(printf '%.1f' "$(run_median ceiling STEAL)"); P_STEAL=$(printf '%.1f' "$(run_median piston STEAL)")
 RATIO=$(awk -v p="$P_RPS" -v c="$C_RPS" 'BEGIN { printf "%.1f", (c > 0 ? 100 * p / c : 0) }')
 PAIRED=$(paired_ratio)
 C_RSS=$(rss_kb VmRSS ceiling); P_RSS=$(rss_kb VmRSS piston)

@@ -168,7 +168,6 @@ src_args() {
     echo "--src 127.0.0.$base --src-count $count --concurrency 200"
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # Results: one line per run: "bench setting server round rate p50 p99 problems"
 RUNS=$RESULTS_DIR/runs.txt

@@ -90,6 +90,15 @@ wait_ready() {
     log "$name ready on $port: $(grep -m1 'Listening on' "${LOG[$name]}" || echo '(port open)')"
 }
 
+# The median of the numbers on stdin, one per line; 0 when there are none.
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# CPU time (user + system, in clock ticks) process PID has used so far: fields 14 and 15 of its
+# stat, counted after the command name, which may contain spaces; 0 once it is gone.
+process_cpu_ticks() {
+    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0
+}
+
 # RSS of every process in a server's session (the JVM, plus any launcher shell), from /proc.
 rss_kb() {
     local field=$1 total=0 pid kb

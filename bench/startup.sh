@@ -89,7 +89,7 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 cpu_ms() {
     local total=0 pid ticks
     for pid in $(pgrep -s "${PGID[$1]}" || true); do
-        ticks=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true)
+        ticks=$(process_cpu_ticks "$pid")
         total=$((total + ${ticks:-0}))
     done
     echo $(( total * 1000 / $(getconf CLK_TCK) ))
