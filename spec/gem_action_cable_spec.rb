@@ -175,6 +175,18 @@ RSpec.describe "ActionCable on the piston gem", rack: 2, timeout: 150 do
     expect(fds).to be <= before + 2
   end
 
+  it "forgets every connection that closes, also when many close at once" do
+    before = stats["connections"]
+    sockets = Array.new(120) { raw_echo_subscriber }
+    expect(stats["connections"]).to eq(before + 120)
+    sockets.each(&:close_socket)
+
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 20
+    sleep 0.2 until stats["connections"] == before || Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+    expect(stats["connections"]).to eq(before)
+    expect(server.output).not_to include("ConcurrencyError")
+  end
+
   it "tells clients to reconnect elsewhere when it stops gracefully" do
     client = cable
     subscribed(client, "echo", channel: "EchoChannel")

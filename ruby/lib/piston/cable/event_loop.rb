@@ -37,6 +37,15 @@ module Piston
           @piston_event_loop || @mutex.synchronize { @piston_event_loop ||= EventLoop.new(logger) }
         end
 
+        # ActionCable keeps its open connections in a plain Array that #add_connection and
+        # #remove_connection change from the thread that opens or closes each one. Piston runs
+        # different connections' callbacks on different worker threads at once, and a JRuby Array
+        # changed from two threads raises ConcurrencyError (the closing connection then stays in
+        # the list): a synchronized Array instead.
+        def connections
+          @connections || @mutex.synchronize { @connections ||= Concurrent::Array.new }
+        end
+
         def setup_heartbeat_timer
           @heartbeat_timer ||= event_loop.timer(::ActionCable::Server::Connections::BEAT_INTERVAL) { Heartbeat.beat }
         end
