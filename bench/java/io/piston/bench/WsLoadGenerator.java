@@ -67,8 +67,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Prints one {@code RESULT key=value ...} line on stdout; progress on stderr.
  */
 public final class WsLoadGenerator {
-    private static final byte[] MASK = {0x37, (byte) 0xfa, 0x21, 0x3d};
-
     // options
     private static String mode = "echo";
     private static boolean sse; // the connections are EventSource requests, not WebSockets
@@ -129,7 +127,7 @@ public final class WsLoadGenerator {
                         + "Sec-WebSocket-Version: 13\r\n" : "Accept: text/event-stream\r\n")
                 + "\r\n";
         handshakeRequest = req.getBytes(StandardCharsets.US_ASCII);
-        echoFrame = Unpooled.unreleasableBuffer(maskedFrame(Unpooled.directBuffer(size + 8), 0x1, Payload.filler(size)));
+        echoFrame = Unpooled.unreleasableBuffer(WsWire.maskedFrame(Unpooled.directBuffer(size + 8), 0x1, Payload.filler(size)));
 
         boolean epoll = Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
@@ -418,7 +416,7 @@ public final class WsLoadGenerator {
             Channel ch = c.ctx == null ? null : c.ctx.channel();
             if (ch == null || !ch.isActive()) continue;
             if (ws && c.upgraded) {
-                ByteBuf close = maskedFrame(ch.alloc().buffer(8), 0x8, new byte[] {0x03, (byte) 0xe8});
+                ByteBuf close = WsWire.maskedFrame(ch.alloc().buffer(8), 0x8, new byte[] {0x03, (byte) 0xe8});
                 ch.eventLoop().execute(() -> c.ctx.writeAndFlush(close));
             } else {
                 ch.close();
@@ -531,21 +529,11 @@ public final class WsLoadGenerator {
 
         /** Consumes the response head; false while incomplete. */
         private boolean handshake() {
-            ByteBuf buf = cumulation;
-            int end = -1;
-            for (int i = buf.readerIndex(); i + 3 < buf.writerIndex(); i++) {
-                if (buf.getByte(i) == '\r' && buf.getByte(i + 1) == '\n' && buf.getByte(i + 2) == '\r'
-                        && buf.getByte(i + 3) == '\n') {
-                    end = i + 4;
-                    break;
-                }
-            }
-            if (end < 0) {
-                if (buf.readableBytes() > 16384) fail("response head too long");
+            String head = WsWire.takeHead(cumulation);
+            if (head == null) {
+                if (cumulation.readableBytes() > WsWire.MAX_HEAD) fail("response head too long");
                 return false;
             }
-            String head = buf.toString(buf.readerIndex(), end - buf.readerIndex(), StandardCharsets.US_ASCII);
-            buf.readerIndex(end);
             String want = sse ? "HTTP/1.1 200" : "HTTP/1.1 101";
             if (!head.startsWith(want)) {
                 fail("unexpected response: " + head.lines().findFirst().orElse(""));
@@ -562,50 +550,29 @@ public final class WsLoadGenerator {
             ctx.close();
         }
 
-        /** Server-to-client frames: unmasked; FIN assumed for data (the servers do not fragment). */
         private void frames() {
-            ByteBuf buf = cumulation;
-            while (buf.readableBytes() >= 2) {
-                int at = buf.readerIndex();
-                int b0 = buf.getUnsignedByte(at);
-                int b1 = buf.getUnsignedByte(at + 1);
-                if ((b1 & 0x80) != 0) {
-                    fail("masked frame from the server");
-                    return;
+            if (!WsWire.readFrames(cumulation, this::frame)) fail("masked frame from the server");
+        }
+
+        private boolean frame(int opcode, ByteBuf buf, int payload, int len) {
+            switch (opcode) {
+                case 0x1, 0x2, 0x0 -> message(buf, payload, len);
+                case 0x9 -> {
+                    byte[] data = new byte[len];
+                    buf.getBytes(payload, data);
+                    ctx.writeAndFlush(WsWire.maskedFrame(ctx.alloc().buffer(len + 8), 0xA, data));
                 }
-                long len = b1 & 0x7f;
-                int header = 2;
-                if (len == 126) {
-                    if (buf.readableBytes() < 4) return;
-                    len = buf.getUnsignedShort(at + 2);
-                    header = 4;
-                } else if (len == 127) {
-                    if (buf.readableBytes() < 10) return;
-                    len = buf.getLong(at + 2);
-                    header = 10;
-                }
-                if (buf.readableBytes() < header + len) return;
-                int payload = at + header;
-                buf.readerIndex(payload + (int) len);
-                int opcode = b0 & 0x0f;
-                switch (opcode) {
-                    case 0x1, 0x2, 0x0 -> message(buf, payload, (int) len);
-                    case 0x9 -> {
-                        byte[] data = new byte[(int) len];
-                        buf.getBytes(payload, data);
-                        ctx.writeAndFlush(maskedFrame(ctx.alloc().buffer((int) len + 8), 0xA, data));
+                case 0x8 -> {
+                    if (!stopping) {
+                        stats.errors++;
+                        log("server closed a connection");
                     }
-                    case 0x8 -> {
-                        if (!stopping) {
-                            stats.errors++;
-                            log("server closed a connection");
-                        }
-                        ctx.close();
-                        return;
-                    }
-                    default -> { }
+                    ctx.close();
+                    return false;
                 }
+                default -> { }
             }
+            return true;
         }
 
         private void message(ByteBuf buf, int at, int len) {
@@ -648,22 +615,6 @@ public final class WsLoadGenerator {
             markReady(); // hold: the first event says the app subscribed
             if (stats.measuring) stats.count++;
         }
-    }
-
-    /** A client frame (FIN, masked with the fixed key). */
-    static ByteBuf maskedFrame(ByteBuf out, int opcode, byte[] payload) {
-        out.writeByte(0x80 | opcode);
-        int len = payload.length;
-        if (len < 126) {
-            out.writeByte(0x80 | len);
-        } else if (len <= 0xFFFF) {
-            out.writeByte(0x80 | 126).writeShort(len);
-        } else {
-            out.writeByte(0x80 | 127).writeLong(len);
-        }
-        out.writeBytes(MASK);
-        for (int i = 0; i < len; i++) out.writeByte(payload[i] ^ MASK[i & 3]);
-        return out;
     }
 
     // ---- plumbing ------------------------------------------------------------------------------------
