@@ -5,11 +5,12 @@ require "json"
 # `adapter: piston` across processes: spec/fixtures/cable_app on bin/piston --redis, where what
 # another process publishes to Redis (another Piston, or ActionCable's own redis adapter: the
 # payload is the broadcast's JSON, the channel its name) reaches this process's subscribers.
-RSpec.describe "ActionCable's piston adapter with Redis, on bin/piston", rack: 2, timeout: 120 do
-  rails_deps = File.join(PistonSpec::Cli::ROOT, ".deps", "rails", "rubylib")
+RSpec.describe "ActionCable's piston adapter with Redis, on bin/piston",
+               rack: PistonSpec::RailsApp::RACK, timeout: 120 do
+  rails_deps = PistonSpec::RailsApp::DEPS
 
   before(:all) do
-    skip "no .deps/rails: run bin/setup" unless File.file?(rails_deps)
+    skip "no #{rails_deps}: run bin/setup" unless File.file?(rails_deps)
     skip "no node or node_modules/@rails/actioncable: run bin/setup" unless CableClient.usable?
     skip "no redis-server" unless PistonSpec::RedisServer.available?
 
@@ -57,6 +58,7 @@ RSpec.describe "ActionCable's piston adapter with Redis, on bin/piston", rack: 2
     expect(client.wait_for("received", key: "echo")["data"]).to eq("text" => "once")
     expect(client.events_within(1).select { |e| e["event"] == "received" }).to be_empty
     expect(JSON.parse(RawHttp.get(server.host, server.port, "/stats").body))
-      .to include("adapter" => "ActionCable::SubscriptionAdapter::Piston", "nio" => false)
+      .to include("rails" => start_with(PistonSpec::RailsApp::VERSION),
+                  "adapter" => "ActionCable::SubscriptionAdapter::Piston", "nio" => false)
   end
 end

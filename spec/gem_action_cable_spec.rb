@@ -2,15 +2,15 @@
 
 require "json"
 
-# ActionCable over rack.upgrade: spec/fixtures/cable_app (Rails 6.1, `adapter: piston`) started
-# with `bin/rails server -u piston` from the installed gem, driven by the @rails/actioncable
+# ActionCable over rack.upgrade: spec/fixtures/cable_app (Rails 6.1 or 7.2, `adapter: piston`)
+# started with `bin/rails server -u piston` from the installed gem, driven by the @rails/actioncable
 # client in Node (spec/support/cable_client.js) and, where the wire matters, by RawWebSocket.
-RSpec.describe "ActionCable on the piston gem", rack: 2, timeout: 150 do
-  rails_deps = File.join(PistonSpec::Cli::ROOT, ".deps", "rails", "rubylib")
+RSpec.describe "ActionCable on the piston gem", rack: PistonSpec::RailsApp::RACK, timeout: 150 do
+  rails_deps = PistonSpec::RailsApp::DEPS
   app_dir = File.join(PistonSpec::Cli::ROOT, "spec", "fixtures", "cable_app")
 
   before(:all) do
-    skip "no .deps/rails: run bin/setup" unless File.file?(rails_deps)
+    skip "no #{rails_deps}: run bin/setup" unless File.file?(rails_deps)
     skip "no node or node_modules/@rails/actioncable: run bin/setup" unless CableClient.usable?
 
     @server = PistonSpec::RailsApp.start(app_dir, rails_deps)
@@ -77,7 +77,8 @@ RSpec.describe "ActionCable on the piston gem", rack: 2, timeout: 150 do
     2.times { client.wait_for("ping", timeout: 5) }
     expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be_between(2.5, 8)
 
-    expect(stats).to include("connections" => 1, "adapter" => "ActionCable::SubscriptionAdapter::Piston",
+    expect(stats).to include("rails" => start_with(PistonSpec::RailsApp::VERSION),
+                             "connections" => 1, "adapter" => "ActionCable::SubscriptionAdapter::Piston",
                              "event_loop" => "Piston::Cable::EventLoop", "nio" => false)
     expect(server.output).to include("Successfully upgraded to WebSocket", "Registered connection (alice)")
   end

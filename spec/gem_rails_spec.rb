@@ -2,14 +2,15 @@
 
 require "json"
 
-# examples/rails booted with `bin/rails server -u piston` (Rails 6.1: rack 2.2's handler lookup),
-# Piston from the installed gem, Rails from Debian's packages made loadable by bin/setup
-# (.deps/rails). Rails 6.1 needs rack 2, so this runs on the Rack 2.2 run only.
-RSpec.describe "examples/rails on the piston gem", rack: 2, timeout: 150 do
-  rails_deps = File.join(PistonSpec::Cli::ROOT, ".deps", "rails", "rubylib")
+# examples/rails booted with `bin/rails server -u piston` (rack 2.2's handler lookup on Rails 6.1,
+# rackup 2's on Rails 7.2), Piston from the installed gem, Rails from Debian's packages made
+# loadable by bin/setup (PistonSpec::RailsApp::DEPS). Rails 6.1 needs rack 2, so it runs on the
+# Rack 2.2 run; Rails 7.2 on the Rack 3.1 run of `bin/test --rails72`.
+RSpec.describe "examples/rails on the piston gem", rack: PistonSpec::RailsApp::RACK, timeout: 150 do
+  rails_deps = PistonSpec::RailsApp::DEPS
 
   before(:all) do
-    skip "no .deps/rails: run bin/setup" unless File.file?(rails_deps)
+    skip "no #{rails_deps}: run bin/setup" unless File.file?(rails_deps)
 
     @server = PistonSpec::RailsApp.start(File.join(PistonSpec::Cli::ROOT, "examples", "rails"), rails_deps)
     @server.owner = self.class
@@ -22,7 +23,7 @@ RSpec.describe "examples/rails on the piston gem", rack: 2, timeout: 150 do
     expect(page.status).to eq(200)
     expect(page.body).to include("on Piston")
     status = JSON.parse(RawHttp.get(server.host, server.port, "/status").body)
-    expect(status).to include("rails" => start_with("6.1"), "server" => "piston")
+    expect(status).to include("rails" => start_with(PistonSpec::RailsApp::VERSION), "server" => "piston")
     expect(server.output).to include("Booting Piston", "Transport: #{PistonSpec::TRANSPORT}")
   end
 

@@ -2,11 +2,17 @@
 
 # A Rails app's `bin/rails server -u piston` as a child process: Piston from the installed gem
 # (PistonSpec::GemInstall), Rails from Debian's packages made loadable by bin/setup (the load
-# path listed in .deps/rails/rubylib).
+# path listed in RailsApp::DEPS). The Rails is 6.1 (bookworm's, .deps/rails, on Rack 2.2) or,
+# when PISTON_SPEC_RAILS=7.2 (bin/test --rails72), 7.2 (trixie's, .deps/rails72, on Rack 3.1).
 #
-#   server = PistonSpec::RailsApp.start("examples/rails", ".deps/rails/rubylib")  # a PistonSpec::Cli
+#   server = PistonSpec::RailsApp.start("examples/rails", PistonSpec::RailsApp::DEPS)  # a PistonSpec::Cli
 module PistonSpec
   module RailsApp
+    VERSION = ENV.fetch("PISTON_SPEC_RAILS", "6.1")
+    DEPS = File.join(GemInstall::ROOT, ".deps", VERSION == "7.2" ? "rails72" : "rails", "rubylib")
+    # The Rack major version that Rails runs on: the `rack:` tag of the Rails spec groups.
+    RACK = VERSION == "7.2" ? 3 : 2
+
     module_function
 
     def start(app_dir, rails_deps, env: {})

@@ -1,8 +1,9 @@
 # frozen_string_literal: true
 
-# A whole Rails 6.1 app in one file: `bin/rails server -u piston` (or `rails server -u piston`)
-# serves a page, JSON, a live clock over WebSocket or SSE through env["rack.upgrade"], and an
-# ActionCable channel at /cable (on Piston's WebSocket core, like every rack.upgrade connection).
+# A whole Rails app in one file, for Rails 6.1 (on rack 2.2) or 7.2 (on rack 3.1): `bin/rails
+# server -u piston` (or `rails server -u piston`) serves a page, JSON, a live clock over WebSocket
+# or SSE through env["rack.upgrade"], and an ActionCable channel at /cable (on Piston's WebSocket
+# core, like every rack.upgrade connection).
 
 require "rails"
 require "action_controller/railtie"
@@ -10,6 +11,7 @@ require "action_cable/engine"
 require "logger"
 
 class PistonRailsDemo < Rails::Application
+  config.load_defaults Rails::VERSION::STRING.to_f # the defaults of the Rails that runs it: 6.1 or 7.2
   config.root = File.expand_path("..", __dir__)
   config.eager_load = false
   config.consider_all_requests_local = true

@@ -5,7 +5,7 @@ require "piston"
 module Piston
   # The Rack handler API, shared by Rack::Handler::Piston (rack 2.2's rackup, Rails 6.1's
   # `rails server -u piston`, Sinatra 3) and Rackup::Handler::Piston (rack 3 with rackup 2,
-  # Sinatra 4), which both extend this module:
+  # Rails 7.2, Sinatra 4), which both extend this module:
   #
   #   rackup -s piston -O Threads=8 -O MaxBody=10m config.ru
   #   Rack::Handler::Piston.run(app, Host: "127.0.0.1", Port: 9292, Threads: 8) { |server| ... }
