@@ -57,6 +57,7 @@ APT_SOURCES=(/etc/apt/sources.list.d/debian.sources /etc/apt/sources.list)
 MIRROR=${MIRROR:-$({ awk '/^URIs:/{print $2}' "${APT_SOURCES[0]}"; awk '$1=="deb"{print $2}' "${APT_SOURCES[1]}"; } 2>/dev/null | head -1 || true)}
 [[ -n $MIRROR ]] || die "no Debian mirror configured for apt (read ${APT_SOURCES[*]}): set MIRROR"
 rm -rf "$TMP"
+trap 'rm -rf "$TMP"' EXIT   # a failed build leaves nothing behind; a finished one is moved away
 mkdir -p "$TMP"/apt/lists/partial "$TMP"/apt/cache/archives/partial "$TMP/src" "$TMP/classes" "$TMP/lib"
 # PUMA_SUITE for Puma, the machine's own suite for the installed ruby-nio4r's source.
 OWN_SUITE=$(. /etc/os-release && echo "$VERSION_CODENAME")
@@ -111,7 +112,8 @@ if [[ -n $NIO4R_SRC ]]; then
     jar cf "$TMP/lib/nio4r_ext.jar" -C "$TMP/classes" .
     version="$version, nio4r's Java engine (from ${NIO4R_JAVA_SRC:-ruby-nio4r $NIO4R_VERSION})"
 else
-    log "WARNING: no source for nio4r's Java engine (set NIO4R_JAVA_SRC): Puma will run on nio4r's pure-Ruby engine"
+    log "WARNING: no source for nio4r's Java engine: Puma will run on nio4r's pure-Ruby engine" \
+        "(set NIO4R_JAVA_SRC, or rm -rf .deps/puma to try the mirror again)"
     version="$version, nio4r's pure-Ruby engine"
 fi
 
