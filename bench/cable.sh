@@ -5,6 +5,8 @@
 #                   nio4r's pure-Ruby selector (PISTON_ACTION_CABLE=hijack NIO4R_PURE=true), async adapter
 #   upgrade         rack.upgrade (Piston::Cable), async adapter
 #   upgrade+piston  rack.upgrade, piston adapter (a default stream written from Java)
+#   puma            Puma 6 on JRuby (bench/build_puma.sh; nio4r's pure-Ruby engine unless .deps/puma
+#                   has its Java one), async adapter, 16 threads: ActionCable on a peer server
 # bench/java/.../CableLoadGenerator.java connects the clients (the time until all are subscribed),
 # reads the server's RSS, threads and fds, its CPU for 10 s right after all subscribed, for 10 s
 # after SETTLE more seconds (the JIT done: the idle cost that stays) and for 10 s after all left,
@@ -36,6 +38,7 @@ APP=spec/fixtures/cable_app/config.ru
 [[ -f .deps/rails/rubylib ]] || die "no .deps/rails: run bin/setup"
 [[ -f ruby/lib/piston/jars/piston_core.jar ]] || die "build first: mvn -q -DskipTests package"
 build_bench_classes
+[[ " $PATHS " != *" puma "* ]] || [[ -f .deps/puma/.complete ]] || die "no .deps/puma: run bench/build_puma.sh"
 ! port_open "$PORT" || die "port $PORT is in use"
 RUBYLIB="$(paste -sd: .deps/rails/rubylib):$ROOT/.deps/shim"
 LOAD_AVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -45,7 +48,15 @@ path_env() {
         hijack) echo "PISTON_ACTION_CABLE=hijack NIO4R_PURE=true CABLE_ADAPTER=async" ;;
         upgrade) echo "CABLE_ADAPTER=async" ;;
         upgrade+piston) echo "CABLE_ADAPTER=piston" ;;
-        *) die "unknown path $1 (hijack, upgrade, upgrade+piston)" ;;
+        *) die "unknown path $1 (hijack, upgrade, upgrade+piston, puma)" ;;
+    esac
+}
+
+# The command that starts PATH's server on $PORT (RUBYLIB and RAILS_ENV are set before it).
+server_cmd() {
+    case $1 in
+        puma) echo "CABLE_ADAPTER=async exec bench/run_puma.sh -b tcp://127.0.0.1:$PORT -t 0:16 $APP" ;;
+        *) echo "$(path_env "$1") exec bin/piston -b 127.0.0.1 -p $PORT $APP" ;;
     esac
 }
 
@@ -54,7 +65,7 @@ for n in $NS; do
     for path in $PATHS; do
         name="$path N=$n"
         LOG[$name]=$RESULTS_DIR/server-${path/+/-}-$n.log
-        start_in_session "$name" "RUBYLIB='$RUBYLIB' RAILS_ENV=production $(path_env "$path") exec bin/piston -b 127.0.0.1 -p $PORT $APP"
+        start_in_session "$name" "RUBYLIB='$RUBYLIB' RAILS_ENV=production $(server_cmd "$path")"
         wait_ready "$name" "$PORT"
         jvm=$(pgrep -s "${PGID[$name]}" -x java | head -1)
         cookie=$(curl -si "http://127.0.0.1:$PORT/login?user=bench" | sed -n 's/^set-cookie: \(user=[^;]*\).*/\1/Ip' | tr -d '\r')
@@ -71,7 +82,7 @@ save_summary cable <<SUMMARY
 
 \`$COMMAND\` on commit $(commit_measured); $(machine); load average $LOAD_AVG_START at start,
 $(cut -d' ' -f1-3 /proc/loadavg) at the end. spec/fixtures/cable_app (Rails 6.1, EchoChannel
-\`stream_from "echo"\`) in production mode on bin/piston, N clients of CableLoadGenerator subscribed. Idle CPU in %
+\`stream_from "echo"\`) in production mode on bin/piston (on Puma for the puma path), N clients of CableLoadGenerator subscribed. Idle CPU in %
 of one core: with N connected right after they subscribed, $SETTLE s later, and after all left; latencies in ms
 from perform("speak") to receipt.
 
