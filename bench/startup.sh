@@ -2,6 +2,8 @@
 # Start-up benchmark: the time from starting a server to its first answered HTTP request on
 # loopback, for examples/hello/config.ru under
 #   - bin/piston (with its start-up archive, and with PISTON_STARTUP_ARCHIVE=0 for comparison),
+#     which starts JRuby without RubyGems when RubyGems would find no gem but JRuby's own, and
+#     bin/piston with GEM_PATH on the system's gems (RubyGems loaded at start, Rack 2.2 found),
 #   - `rackup -s piston` with the gem installed as users get it (target/piston-*-java.gem, from
 #     `mvn package`, installed into a temporary GEM_HOME; Rack 2.2's rackup from the system gems),
 #   - `rackup -s webrick` on JRuby, as a reference,
@@ -77,8 +79,10 @@ JAVAS=("17:$JAVA17_HOME")
 for java in "${JAVAS[@]}"; do
     major=${java%%:*} home=${java#*:}
     [[ -x $home/bin/java ]] || die "no Java $major at $home"
-    add_variant "bin/piston, Java $major" "JAVA_HOME=$home bin/piston -b 127.0.0.1 -p $PORT $APP"
-    add_variant "bin/piston without archive, Java $major" "PISTON_STARTUP_ARCHIVE=0 JAVA_HOME=$home bin/piston -b 127.0.0.1 -p $PORT $APP"
+    piston="env -u GEM_HOME -u GEM_PATH -u RUBYOPT -u RUBYLIB JAVA_HOME=$home"
+    add_variant "bin/piston, Java $major" "$piston bin/piston -b 127.0.0.1 -p $PORT $APP"
+    add_variant "bin/piston without archive, Java $major" "$piston PISTON_STARTUP_ARCHIVE=0 bin/piston -b 127.0.0.1 -p $PORT $APP"
+    add_variant "bin/piston with gems (Rack 2.2), Java $major" "$piston GEM_PATH=$SYSTEM_GEMS bin/piston -b 127.0.0.1 -p $PORT $APP"
     add_variant "rackup -s piston, Java $major" "$(rackup_cmd "$home" "$major" piston)"
     add_variant "rackup -s webrick, Java $major" "$(rackup_cmd "$home" "$major" webrick)"
 done

@@ -139,6 +139,32 @@ RSpec.describe "bin/piston" do
     end
   end
 
+  # No gem for RubyGems to find but JRuby's own: bin/piston starts JRuby without RubyGems, and
+  # Piston loads it when the app first needs it. A gem in the user's gem directory (HOME is an
+  # empty folder otherwise) means a start with RubyGems, as always.
+  [["at a require", {}, false],
+   ["at a call to gem", { "PISTON_SPEC_GEM_FIRST" => "1" }, false],
+   ["at start when the user has gems", {}, true]].each do |when_loaded, app_env, user_gem|
+    it "loads RubyGems #{when_loaded}" do
+      Dir.mktmpdir do |home|
+        if user_gem
+          specifications = File.join(home, ".gem", "jruby", RbConfig::CONFIG["ruby_version"], "specifications")
+          FileUtils.mkdir_p(specifications)
+          File.write(File.join(specifications, "placeholder-1.0.gemspec"),
+                     'Gem::Specification.new { |s| s.name = "placeholder"; s.version = "1.0"; s.summary = "x"; s.authors = ["x"] }')
+        end
+        env = { "GEM_PATH" => nil, "GEM_HOME" => nil, "RUBYLIB" => nil, "RUBYOPT" => nil, "JRUBY_OPTS" => nil,
+                "XDG_DATA_HOME" => nil, "HOME" => home }.merge(app_env)
+        pid, port, output, = start_piston("-p", "0", File.join(__dir__, "fixtures", "rubygems_on_demand.ru"), env: env)
+        expect(output).to include("built-in config.ru loader")
+        expect(RawHttp.get("127.0.0.1", port, "/").body)
+          .to match(/\ARubyGems at start: #{user_gem}, REXML \d+\.\d+\.\d+, RubyGems \d+\.\d+\.\d+\z/)
+      ensure
+        stop_piston(pid) if pid
+      end
+    end
+  end
+
   it "runs a config.ru with use, map and run when no gems are installed" do
     no_gems = { "GEM_PATH" => "/nonexistent", "GEM_HOME" => "/nonexistent", "RUBYLIB" => nil, "RUBYOPT" => nil }
     pid, port, output, = start_piston("-p", "0", File.join(__dir__, "fixtures", "builtin.ru"), env: no_gems)

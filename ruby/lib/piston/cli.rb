@@ -3,6 +3,7 @@
 require "optparse"
 require "piston/version"
 require "piston/options"
+require "piston/rubygems_on_demand"
 
 module Piston
   # `piston [options] [config.ru]`: parses options, loads the app, prints the banner and serves
@@ -78,8 +79,12 @@ module Piston
 
     private
 
+    # Looks for rack before RubyGemsOnDemand is installed: when bin/piston started JRuby without
+    # RubyGems, RubyGems would find no rack gem, and loading it just to look would undo the gain.
     def load_app(path)
-      if !rack_available?
+      rack = rack_available?
+      RubyGemsOnDemand.install
+      if !rack
         require "piston/builder"
         Piston::Builder.parse_file(path)
       elsif path.end_with?(".rb")

@@ -106,7 +106,7 @@ module Piston
 
     # True when the loaded Rack follows the 2.x SPEC (or no Rack is loaded at all).
     def self.rack2?
-      !defined?(::Rack::RELEASE) || Gem::Version.new(::Rack::RELEASE) < Gem::Version.new("3")
+      !defined?(::Rack::RELEASE) || ::Rack::RELEASE.to_i < 3
     end
 
     private
