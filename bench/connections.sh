@@ -10,8 +10,10 @@
 # Measured at rest and with N open, each time right after a full GC (jcmd GC.run): the server's
 # resident memory (VmRSS of the JVM, /proc/PID/status), its live heap (the total of jcmd
 # GC.class_histogram, which counts live objects only) and its open fds; per connection, the
-# difference divided by N. The RSS with N open is also taken just before that GC: what the server
-# holds when nothing forces a collection. Also how many connections were held, how many failed,
+# difference divided by N. The connections first stay idle for IDLE_WAIT seconds, and the RSS with
+# N open is also taken just before that GC: what the server holds when nothing forces a collection
+# (bin/piston's collector collects on its own after 30 s without a collection, and gives back
+# what it does not need). Also how many connections were held, how many failed,
 # how fast they opened, whether the fds went back to the resting count after they closed, and
 # the classes whose live bytes grew most per connection (the histogram at N minus the one at
 # rest, divided by N).
@@ -30,6 +32,7 @@
 #   PISTON_LABEL        what the summary calls the server [Piston]
 #   PISTON_JAVA_OPTS    JVM options bin/piston adds after its own (e.g. another collector) []
 #   GEN_JAVA_OPTS       [-XX:+UseSerialGC -Xms64m -Xmx512m]
+#   IDLE_WAIT           seconds the N connections stay idle before they are measured [60]
 #   CONNECT_TIMEOUT     seconds for N connections to be ready [300]
 #   READY_TIMEOUT       seconds to wait for the server's port [120]
 #   RESULTS_DIR         where logs, histograms and client output go [a new /tmp/piston-connections.XXXXXX]
@@ -47,6 +50,7 @@ PORT=${PORT:-9492}
 PISTON_CMD=${PISTON_CMD:-'bin/piston -b 127.0.0.1 -p {PORT} {APP}'}
 PISTON_LABEL=${PISTON_LABEL:-Piston}
 GEN_JAVA_OPTS=${GEN_JAVA_OPTS:-"-XX:+UseSerialGC -Xms64m -Xmx512m"}
+IDLE_WAIT=${IDLE_WAIT:-60}
 CONNECT_TIMEOUT=${CONNECT_TIMEOUT:-300}
 READY_TIMEOUT=${READY_TIMEOUT:-120}
 RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/piston-connections.XXXXXX")}
@@ -166,6 +170,8 @@ for protocol in $PROTOCOLS; do
             connect_s=$(awk -v a="$connect_s" -v b="$(field "$out" connect_s)" 'BEGIN { print (b + 0 > a + 0 ? b : a) }')
         done
         failures=$((n - held))
+        log "leaving them idle for $IDLE_WAIT s"
+        sleep "$IDLE_WAIT"
         read -r rss1_nogc rss1 heap1 fds1 <<<"$(measure "$pid" "$tag-held")"
         log "$tag: held $held, RSS $(mib "$rss0") -> $(mib "$rss1") MiB, live heap $(kib "$heap0") -> $(kib "$heap1") KiB, fds $fds0 -> $fds1"
 
@@ -203,9 +209,9 @@ save_summary connections <<EOF
 - Machine: $(machine), shared by the server and the clients; load average $LOAD_START at start, $LOAD_END at end
 - $(java -version 2>&1 | awk 'NR == 1'); $PISTON_LABEL: \`$PISTON_CMD\`, app \`bench/connections.ru\`
 - Clients: WsLoadGenerator --mode hold, up to $PER_PROCESS connections per process, $PER_SOURCE_ADDRESS per source address, \`$GEN_JAVA_OPTS\`
-- Each count on a fresh server, warmed up with $WARMUP_CONNECTIONS connections opened and closed; measured after a full GC at rest and with N open
+- Each count on a fresh server, warmed up with $WARMUP_CONNECTIONS connections opened and closed; measured after a full GC at rest and with N open (idle for $IDLE_WAIT s, RSS also before that GC)
 
-| protocol | N | held | failures | opened/s | RSS | RSS/conn | RSS/conn before the GC | live heap | heap/conn | fds (rest → N, back after close) |
+| protocol | N | held | failures | opened/s | RSS | RSS/conn | RSS/conn idle, before the GC | live heap | heap/conn | fds (rest → N, back after close) |
 |---|---:|---:|---:|---:|---|---:|---:|---|---:|---|
 $(cat "$TABLE")
 $(cat "$HISTOS")

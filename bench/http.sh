@@ -21,7 +21,7 @@
 #   PISTON_PORT       [9292]        CEILING_PORT      [9293]
 #   PISTON_THREADS    Ruby worker threads, substituted for {THREADS} [5, Piston's default]
 #   CEILING_THREADS   ceiling IO threads [number of cores]
-#   CEILING_JAVA_OPTS JVM options for the ceiling [-XX:+UseParallelGC, the collector bin/piston uses]
+#   CEILING_JAVA_OPTS JVM options for the ceiling [-XX:+UseParallelGC, the collector that spends the least CPU]
 #   PISTON_CMD        command starting Piston; {PORT}, {THREADS} and {CP} (the bench
 #                     classes' classpath) are substituted ['bin/piston -b 127.0.0.1 -p {PORT} -t {THREADS} bench/hello.ru']
 #   PISTON_TRANSPORT  Piston's transport: auto, io_uring, epoll or nio (read by Piston itself) [auto]

@@ -47,7 +47,8 @@
 #   PER_SOURCE_ADDRESS  client sockets per 127.0.0.x source address [1000]
 #   PISTON_PORT [9392]  CEILING_PORT [9393]
 #   PISTON_THREADS      Ruby worker threads, substituted for {THREADS} [5, Piston's default]
-#   PISTON_JAVA_OPTS    substituted for {JAVA_OPTS}, e.g. a JFR recording [-XX:+UseParallelGC -Xmx1g]
+#   PISTON_JAVA_OPTS    substituted for {JAVA_OPTS}, e.g. a JFR recording [bin/piston's: -Xmx1g -XX:+UseG1GC
+#                       -XX:G1PeriodicGCInterval=30000 -XX:MaxHeapFreeRatio=30 -XX:MinHeapFreeRatio=10]
 #   PISTON_CMD          command starting Piston; {PORT}, {THREADS}, {APP}, {JAVA_OPTS} and {CP} substituted
 #                       ['java {JAVA_OPTS} -jar target/jruby/jruby-complete.jar -I ruby/lib ruby/exe/piston
 #                         -b 127.0.0.1 -p {PORT} -t {THREADS} {APP}']
@@ -96,7 +97,7 @@ PER_SOURCE_ADDRESS=${PER_SOURCE_ADDRESS:-1000}
 PISTON_PORT=${PISTON_PORT:-9392}
 CEILING_PORT=${CEILING_PORT:-9393}
 PISTON_THREADS=${PISTON_THREADS:-5}
-PISTON_JAVA_OPTS=${PISTON_JAVA_OPTS:-"-XX:+UseParallelGC -Xmx1g"}
+PISTON_JAVA_OPTS=${PISTON_JAVA_OPTS:-"-Xmx1g -XX:+UseG1GC -XX:G1PeriodicGCInterval=30000 -XX:MaxHeapFreeRatio=30 -XX:MinHeapFreeRatio=10"}
 PISTON_CMD=${PISTON_CMD:-'java {JAVA_OPTS} -jar target/jruby/jruby-complete.jar -I ruby/lib ruby/exe/piston -b 127.0.0.1 -p {PORT} -t {THREADS} {APP}'}
 CEILING_THREADS=${CEILING_THREADS:-$(nproc)}
 CEILING_JAVA_OPTS=${CEILING_JAVA_OPTS:-"-XX:+UseParallelGC -Xmx1g"}

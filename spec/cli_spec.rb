@@ -165,6 +165,21 @@ RSpec.describe "bin/piston" do
     end
   end
 
+  # G1, giving memory back when idle, unless PISTON_JAVA_OPTS names a collector.
+  [["G1 and its options without PISTON_JAVA_OPTS", { "PISTON_JAVA_OPTS" => nil },
+    "G1 Young Generation,G1 Old Generation", "G1PeriodicGCInterval=30000 MaxHeapFreeRatio=30 MinHeapFreeRatio=10"],
+   ["the collector PISTON_JAVA_OPTS names, without G1's options", { "PISTON_JAVA_OPTS" => "-XX:+UseSerialGC" },
+    "Copy,MarkSweepCompact", "G1PeriodicGCInterval=0 MaxHeapFreeRatio=70 MinHeapFreeRatio=40"]
+  ].each do |what, env, collectors, options|
+    it "starts the JVM with #{what}" do
+      env = env.merge("PISTON_STARTUP_ARCHIVE" => "0")
+      pid, port, = start_piston("-p", "0", File.join(__dir__, "fixtures", "collector.ru"), env: env)
+      expect(RawHttp.get("127.0.0.1", port, "/").body).to eq("#{collectors}\n#{options}")
+    ensure
+      stop_piston(pid) if pid
+    end
+  end
+
   it "runs a config.ru with use, map and run when no gems are installed" do
     no_gems = { "GEM_PATH" => "/nonexistent", "GEM_HOME" => "/nonexistent", "RUBYLIB" => nil, "RUBYOPT" => nil }
     pid, port, output, = start_piston("-p", "0", File.join(__dir__, "fixtures", "builtin.ru"), env: no_gems)
