@@ -59,7 +59,7 @@ RACKUP=$(ls -d "$SYSTEM_GEMS"/gems/rack-2.2.*/bin/rackup | sort -V | tail -1)
 
 # JVM options for JRuby 9.4 started with -jar on a given Java (the ones bin/piston uses).
 jruby_java_opts() {
-    local major=$1 opts="-XX:+UseParallelGC -Xmx1g"
+    local major=$1 opts="-Xmx1g -XX:+UseG1GC -XX:G1PeriodicGCInterval=30000 -XX:MaxHeapFreeRatio=30 -XX:MinHeapFreeRatio=10"
     (( major < 21 )) || opts="$opts --enable-native-access=ALL-UNNAMED"
     (( major < 23 )) || opts="$opts --sun-misc-unsafe-memory-access=allow"
     echo "$opts"
