@@ -15,6 +15,15 @@ RSpec.describe "ActionCable on the piston gem", rack: PistonSpec::RailsApp::RACK
 
     @server = PistonSpec::RailsApp.start(app_dir, rails_deps)
     @server.owner = self.class
+    # The fresh server's first cable connections, opened at once: each request asks ActionCable
+    # to set its heartbeat timer up (see "pings each client once every 3 s").
+    cookie = RawHttp.get(@server.host, @server.port, "/login?user=first").headers["set-cookie"][/\Auser=[^;]+/]
+    @first_at_once = Array.new(12) do
+      Thread.new do
+        RawWebSocket.connect(@server.host, @server.port, "/cable", timeout: 30, protocols: "actioncable-v1-json",
+                                                                   headers: { "Origin" => "http://127.0.0.1", "Cookie" => cookie })
+      end
+    end.map(&:value)
   end
 
   after { @clients&.each(&:stop) }
@@ -66,6 +75,25 @@ RSpec.describe "ActionCable on the piston gem", rack: PistonSpec::RailsApp::RACK
 
   def fds
     Dir.children("/proc/#{server.pid}/fd").size
+  end
+
+  it "pings each client once every 3 s, also when a fresh server's first connections came at once" do
+    clock = -> { Process.clock_gettime(Process::CLOCK_MONOTONIC) }
+    ws = @first_at_once.last
+    pings = []
+    deadline = clock.call + 7.5
+    while (left = deadline - clock.call) > 0
+      message = begin
+        JSON.parse(ws.read_data(timeout: left))
+      rescue RawWebSocket::Timeout
+        break
+      end
+      pings << clock.call if message["type"] == "ping"
+    end
+    expect(pings.size).to be_between(2, 3)
+    expect(pings.each_cons(2).map { |a, b| b - a }).to all(be > 2)
+  ensure
+    @first_at_once.each(&:close_socket)
   end
 
   it "connects over rack.upgrade with the signed cookie, in actioncable-v1-json, and pings every 3 s" do
