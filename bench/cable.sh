@@ -9,17 +9,17 @@
 #                   has its Java one), async adapter, 16 threads: ActionCable on a peer server
 # bench/java/.../CableLoadGenerator.java connects the clients (the time until all are subscribed),
 # reads the server's RSS, threads and fds, its CPU for 10 s right after all subscribed, for 10 s
-# after SETTLE more seconds (the JIT done: the idle cost that stays) and for 10 s after all left,
-# and times 5 single broadcasts (a second apart) and a burst of 20 (back to back), from the moment
-# one client performs "speak" to each client's receipt: p50 and p99, and deliveries per second
-# for the burst; only when every client got subscribed. The load generator (Java, one event-loop
-# thread) shares the machine's cores with the server.
+# after SETTLE more seconds (less of the JIT at work: nearer the idle cost that stays) and for
+# 10 s after all left, and times 5 single broadcasts (a second apart) and a burst of 20 (back to
+# back), from the moment one client performs "speak" to each client's receipt: p50 and p99, and
+# deliveries per second for the burst; only when every client got subscribed. The load
+# generator (Java, one event-loop thread) shares the machine's cores with the server.
 #
 # Environment (defaults in brackets):
 #   NS              client counts [100 1000 5000]
 #   PATHS           [upgrade+piston upgrade hijack]
 #   PORT            [9495]
-#   SETTLE          seconds between the two idle readings with all connected [20]
+#   SETTLE          seconds between the two idle readings with all connected [60]
 #   READY_TIMEOUT   seconds to wait for the server to listen [180]
 #   RESULTS_DIR     server logs and raw results [a new /tmp/piston-cable.XXXXXX]
 set -euo pipefail
@@ -29,7 +29,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 NS=${NS:-100 1000 5000}
 PATHS=${PATHS:-upgrade+piston upgrade hijack}
 PORT=${PORT:-9495}
-SETTLE=${SETTLE:-20}
+SETTLE=${SETTLE:-60}
 READY_TIMEOUT=${READY_TIMEOUT:-180}
 RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/piston-cable.XXXXXX")}
 mkdir -p "$RESULTS_DIR"

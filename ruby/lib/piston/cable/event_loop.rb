@@ -48,7 +48,7 @@ module Piston
 
         # ActionCable calls it on every request, and sets the timer up with an unguarded ||=:
         # a fresh server's first connections, opened at once on several worker threads, each
-        # started a timer of their own, and every client got each ping two or three times.
+        # started a timer of their own, and every client got each ping several times.
         def setup_heartbeat_timer
           @heartbeat_timer || @mutex.synchronize do
             @heartbeat_timer ||= event_loop.timer(::ActionCable::Server::Connections::BEAT_INTERVAL) { Heartbeat.beat }
