@@ -284,9 +284,7 @@ public final class CableLoadGenerator {
             if (opcode == 0x1) {
                 message(buf.toString(at, len, StandardCharsets.UTF_8));
             } else if (opcode == 0x9) { // the server's keep-alive ping: pong, as browsers do
-                byte[] data = new byte[len];
-                buf.getBytes(at, data);
-                channel.writeAndFlush(WsWire.maskedFrame(channel.alloc().buffer(len + 14), 0xA, data));
+                WsWire.pong(channel, buf, at, len);
             }
             return true;
         }

@@ -557,11 +557,7 @@ public final class WsLoadGenerator {
         private boolean frame(int opcode, ByteBuf buf, int payload, int len) {
             switch (opcode) {
                 case 0x1, 0x2, 0x0 -> message(buf, payload, len);
-                case 0x9 -> {
-                    byte[] data = new byte[len];
-                    buf.getBytes(payload, data);
-                    ctx.writeAndFlush(WsWire.maskedFrame(ctx.alloc().buffer(len + 8), 0xA, data));
-                }
+                case 0x9 -> WsWire.pong(ctx.channel(), buf, payload, len);
                 case 0x8 -> {
                     if (!stopping) {
                         stats.errors++;

@@ -1,6 +1,7 @@
 package io.piston.bench;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -66,6 +67,13 @@ final class WsWire {
             if (!sink.frame(b0 & 0x0f, buf, payload, (int) len)) return true;
         }
         return true;
+    }
+
+    /** Answers a server's ping whose payload is {@code length} bytes at {@code payloadIndex} of {@code buf}. */
+    static void pong(Channel channel, ByteBuf buf, int payloadIndex, int length) {
+        byte[] data = new byte[length];
+        buf.getBytes(payloadIndex, data);
+        channel.writeAndFlush(maskedFrame(channel.alloc().buffer(length + 14), 0xA, data));
     }
 
     /** A client frame (FIN, masked with the fixed key) written to {@code out}. */
